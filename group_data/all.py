@@ -1,0 +1,62 @@
+# Every setting bastion knows, with its default. Override one for a run with
+#   pyinfra inventory.py deploy.py --data dev_port=3447
+# or per target in inventory.py. Values named production_* are facts about the live droplet:
+# the dev deploy only reads them, to stay out of production's way.
+
+# --- Production (facts, never changed by the dev deploy) -------------------------------------
+production_checkout = "/mnt/coordinaton_mcp_data/production"
+production_data_dir = "/mnt/coordinaton_mcp_data/production-data"
+production_backups_dir = "/mnt/coordinaton_mcp_data/production-data-backups"
+# The checkout production ran from before it moved; still on disk, still production's.
+production_old_checkout = "/mnt/coordinaton_mcp_data/Human-Adjacent-Coordination"
+production_port = 3444
+production_unit = "mcp-coordination.service"
+# The nginx site that serves server_name; the dev endpoint is included into its TLS server block.
+production_nginx_site = "/etc/nginx/sites-available/smoothcurves-nexus"
+server_name = "smoothcurves.nexus"
+tls_certificate = "/etc/letsencrypt/live/smoothcurves.nexus/fullchain.pem"
+tls_certificate_key = "/etc/letsencrypt/live/smoothcurves.nexus/privkey.pem"
+
+# --- Packages --------------------------------------------------------------------------------
+# Distribution packages only: the droplet's Ubuntu and the sandbox's Debian both carry them.
+dev_packages = ["git", "nginx", "nodejs", "npm", "curl", "iproute2"]
+# apt lists older than this are refreshed before installing; a converged host never needs it.
+apt_cache_max_age_seconds = 24 * 3600
+
+# --- The dev environment ---------------------------------------------------------------------
+dev_repo_url = "https://github.com/LupoGrigi0/Human-Adjacent-Coordination.git"
+dev_branch = "v2"
+dev_checkout = "/mnt/coordinaton_mcp_data/v2-dev"
+# V2_DATA_ROOT: where the V2 tools write. Unset, the app would write into production's root.
+dev_data_dir = "/mnt/coordinaton_mcp_data/v2-dev-data"
+# Unprivileged system user that owns the checkout and the data and runs the server.
+dev_user = "hacs-dev"
+dev_unit = "mcp-coordination-dev.service"
+# The proxy client and the team's skill already expect 3446 (see the diary).
+dev_port = 3446
+# Behind nginx: never 0.0.0.0, the app has no authentication of its own.
+dev_listen_address = "127.0.0.1"
+# Exactly "development" makes the app speak plain HTTP, which nginx proxies to.
+dev_node_env = "development"
+# Secrets such as WAKE_API_KEY, one KEY=value a line. Created empty (0600) when missing and
+# never overwritten, so values put there by hand survive every deploy.
+dev_env_file = "/etc/hacs-dev/secrets.env"
+# Public path of the dev endpoint under server_name; clients POST to the bare path.
+dev_url_path = "/mcp/dev"
+
+# What a deploy does when the checkout has local changes that block the fast-forward (the app
+# rewrites tracked files under data/):
+#   "stash": keep them in a named `git stash` entry (listed with `git stash list`), say so, update;
+#   "fail":  stop the deploy and name the changed files, touching nothing.
+dev_local_changes = "stash"
+
+# Restart path: root-owned, so the service user cannot change what it runs.
+dev_restart_script = "/usr/local/sbin/hacs-dev-restart"
+# How long the restart path and the health gate wait for /health after a (re)start.
+dev_health_timeout_seconds = 30
+
+# --- nginx -----------------------------------------------------------------------------------
+# Dev-owned snippet, included into production's TLS server block by one include line.
+dev_nginx_snippet = "/etc/nginx/snippets/hacs-dev.conf"
+# Streaming MCP sessions stay open for a long time.
+dev_proxy_timeout_seconds = 3600

@@ -1,0 +1,46 @@
+"""Where a run goes. Pick the target with BASTION_TARGET; no file edit, and never the live
+droplet by surprise: without BASTION_TARGET the run goes to the local sandbox.
+
+    BASTION_TARGET=sandbox   (default) the sandbox named by BASTION_SANDBOX (default "bastion")
+    BASTION_TARGET=droplet   the live SmoothCurves droplet, root over SSH with your own key/agent
+    BASTION_TARGET=ADDRESS   any SSH host, e.g. a brand-new droplet to rebuild; BASTION_SSH_KEY
+                             (a private key file) and BASTION_SSH_USER (default root) go with it
+"""
+import json
+import os
+from pathlib import Path
+
+_target = os.environ.get("BASTION_TARGET", "sandbox")
+_user = os.environ.get("BASTION_SSH_USER", "root")
+
+
+def _sandbox_host(name):
+    from sandbox.machine import Sandbox
+
+    info_file = Sandbox(name).info_file
+    if not info_file.exists():
+        raise SystemExit(
+            f"BASTION_TARGET=sandbox: no sandbox named {name!r} is up; "
+            f"start it with `./bastion sandbox up` or set BASTION_TARGET to a real host")
+    info = json.loads(info_file.read_text())
+    return ("sandbox", {
+        "ssh_hostname": info["address"],
+        "ssh_user": "root",
+        "ssh_key": info["ssh_key"],
+        # Every sandbox copy shares one host key: pinned, checked strictly, never learnt.
+        "ssh_known_hosts_file": info["known_hosts"],
+        "ssh_strict_host_key_checking": "yes",
+        # The sandbox cannot reach GitHub; its upstream is the stand-in served from the host.
+        "dev_repo_url": info["upstream_url"],
+    })
+
+
+if _target == "sandbox":
+    sandbox = [_sandbox_host(os.environ.get("BASTION_SANDBOX", "bastion"))]
+elif _target == "droplet":
+    droplet = [("smoothcurves", {"ssh_hostname": "159.223.206.138", "ssh_user": _user})]
+else:
+    _key = os.environ.get("BASTION_SSH_KEY")
+    if _key and not Path(_key).expanduser().is_file():
+        raise SystemExit(f"BASTION_SSH_KEY={_key}: no such key file; give the private key's path")
+    rebuild = [(_target, {"ssh_user": _user, **({"ssh_key": _key} if _key else {})})]

@@ -1,0 +1,1 @@
+"""The project's disposable sandbox droplet (see sandbox/machine.py)."""

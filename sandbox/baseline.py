@@ -1,0 +1,69 @@
+"""The production baseline: the sandbox made to look like the live droplet before dev exists.
+
+Laid by a pyinfra fixture deploy (sandbox/baseline/deploy.py), then kept as a cached overlay layer
+so later boots start from it in seconds. The layer's name hashes everything that shapes it.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sandbox import rootfs
+from sandbox.machine import Sandbox
+
+REPO = Path(__file__).resolve().parent.parent
+SOURCES = [REPO / "sandbox/baseline", REPO / "sandbox/standin-app", REPO / "sandbox/upstream.py",
+           REPO / "group_data/all.py"]
+
+
+def layer_path() -> Path:
+    digest = hashlib.sha256(rootfs.RECIPE.encode())
+    for source in SOURCES:
+        files = sorted(p for p in source.rglob("*") if p.is_file()) if source.is_dir() else [source]
+        for f in files:
+            if "__pycache__" in f.parts:
+                continue
+            digest.update(str(f.relative_to(REPO)).encode() + b"\0" + f.read_bytes())
+    return rootfs.CACHE / "layers" / f"baseline-{digest.hexdigest()[:16]}"
+
+
+def pyinfra(sandbox: Sandbox, deploy: str, *args: str, check=True) -> subprocess.CompletedProcess:
+    """Run a deploy file against the sandbox with the project's own inventory, as a user would."""
+    env = dict(os.environ, BASTION_TARGET="sandbox", BASTION_SANDBOX=sandbox.name)
+    argv = [str(Path(sys.executable).parent / "pyinfra"), "-y", "inventory.py", deploy, *args]
+    done = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL)
+    if check and done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv[1:])} failed (exit {done.returncode}):\n"
+                         f"{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+    return done
+
+
+def ensure_layer(sandbox: Sandbox) -> Path:
+    layer = layer_path()
+    if layer.exists():
+        return layer
+    started = time.monotonic()
+    print(f"laying the production baseline on {sandbox.name} (cached as {layer.name})", flush=True)
+    sandbox.up()
+    pyinfra(sandbox, "sandbox/baseline/deploy.py")
+    sandbox.stop()
+    layer.parent.mkdir(parents=True, exist_ok=True)
+    partial = layer.with_name(layer.name + ".partial")
+    if partial.exists():
+        shutil.rmtree(partial)
+    (sandbox.state / "upper").rename(partial)
+    partial.rename(layer)
+    sandbox.down(quiet=True)
+    print(f"production baseline laid in {time.monotonic() - started:.1f} s", flush=True)
+    return layer
+
+
+def up(sandbox: Sandbox) -> Sandbox:
+    """A pristine sandbox with the production baseline."""
+    return sandbox.up([ensure_layer(sandbox)])
