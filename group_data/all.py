@@ -52,11 +52,17 @@ dev_local_changes = "stash"
 
 # Restart path: root-owned, so the service user cannot change what it runs.
 dev_restart_script = "/usr/local/sbin/hacs-dev-restart"
+# Fast-forwards the checkout under the dev_local_changes policy (used by the deploy).
+dev_update_script = "/usr/local/sbin/hacs-dev-update"
+# Runs nginx -t after a dev change and rolls the change back when it fails.
+dev_nginx_check_script = "/usr/local/sbin/hacs-dev-nginx-check"
 # How long the restart path and the health gate wait for /health after a (re)start.
 dev_health_timeout_seconds = 30
 
 # --- nginx -----------------------------------------------------------------------------------
 # Dev-owned snippet, included into production's TLS server block by one include line.
 dev_nginx_snippet = "/etc/nginx/snippets/hacs-dev.conf"
+# Where bastion keeps its own bookkeeping on the host (the last snippet nginx accepted).
+bastion_state_dir = "/var/lib/bastion"
 # Streaming MCP sessions stay open for a long time.
 dev_proxy_timeout_seconds = 3600

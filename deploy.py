@@ -1,0 +1,15 @@
+"""The V2 dev environment on the SmoothCurves droplet, in the order the host needs it.
+
+    pyinfra inventory.py deploy.py        (target: see inventory.py; default the local sandbox)
+"""
+from tasks import checkout, data, dependencies, health, nginx, packages, restart_path, service, service_user
+
+packages.install_packages()
+service_user.create_service_user()
+restart_path.install_restart_path()
+code = checkout.update_checkout()
+libraries = dependencies.install_dependencies()
+data.create_data_directory()
+service.run_dev_service(restart_after=code + libraries)
+nginx.publish_dev_endpoint()
+health.check_health()
