@@ -1,0 +1,59 @@
+"""Sandboxes for the tests: booted once per session, stopped at the end, reset when a test needs it.
+
+Two at once: "deployed" carries the dev environment that the testinfra suite (tests/verify)
+checks; "scratch" is reset to pristine by the tests that break, kill or rebuild things.
+Without --hosts, tests/verify runs against the deployed sandbox; with --hosts, against that host.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from sandbox import baseline
+from sandbox.machine import Sandbox
+from tests import harness, production
+from tests.settings import load
+
+DEPLOYED = (os.environ.get("BASTION_TEST_SANDBOX", "bst-deployed"), os.environ.get("BASTION_TEST_SUBNET", "10.213.21.0/24"))
+SCRATCH = (os.environ.get("BASTION_TEST_SCRATCH", "bst-scratch"), os.environ.get("BASTION_TEST_SCRATCH_SUBNET", "10.213.22.0/24"))
+
+
+@pytest.fixture(scope="session")
+def settings():
+    return load()
+
+
+@pytest.fixture(scope="session")
+def deployed_sandbox():
+    """A sandbox with the production baseline, then the dev environment deployed on it once."""
+    sandbox = baseline.up(Sandbox(*DEPLOYED))
+    try:
+        before = production.snapshot(harness.testinfra_host(sandbox))
+        first = harness.deploy(sandbox)
+        assert first.returncode == 0, first.output[-6000:]
+        sandbox.first_run, sandbox.production_before = first, before
+        yield sandbox
+    finally:
+        sandbox.down()
+
+
+@pytest.fixture(scope="session")
+def scratch():
+    sandbox = Sandbox(*SCRATCH)
+    yield sandbox
+    sandbox.down()
+
+
+@pytest.fixture
+def pristine(scratch):
+    """The scratch sandbox reset to the production baseline, before the dev environment exists."""
+    return baseline.up(scratch)
+
+
+@pytest.fixture(scope="module")
+def host(request, _testinfra_host):
+    """testinfra's host: the one named by --hosts, else the deployed sandbox."""
+    if request.config.option.hosts:
+        return _testinfra_host
+    return harness.testinfra_host(request.getfixturevalue("deployed_sandbox"))

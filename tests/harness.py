@@ -1,0 +1,50 @@
+"""What the tests do to a sandbox: deploy with pyinfra as a user would, and read its results."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import testinfra
+
+from sandbox.machine import Sandbox
+from tests.settings import REPO
+
+PYINFRA = str(Path(sys.executable).parent / "pyinfra")
+
+
+@dataclass
+class Run:
+    returncode: int
+    seconds: float
+    stdout: str
+    stderr: str
+
+    @property
+    def results(self) -> dict:
+        return json.loads(self.stdout)["results"]
+
+    @property
+    def changed(self) -> list[str]:
+        """Names of the operations pyinfra reports as changed, from its own JSON results."""
+        return [op["name"] for op in self.results["operations"] if op["success"]]
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def deploy(sandbox: Sandbox, *args: str, deploy_file: str = "deploy.py", env: dict | None = None) -> Run:
+    environment = dict(os.environ, BASTION_TARGET="sandbox", BASTION_SANDBOX=sandbox.name, **(env or {}))
+    started = time.monotonic()
+    done = subprocess.run([PYINFRA, "-y", "--json", "inventory.py", deploy_file, *args], cwd=REPO,
+                          env=environment, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    return Run(done.returncode, time.monotonic() - started, done.stdout, done.stderr)
+
+
+def testinfra_host(sandbox: Sandbox):
+    return testinfra.get_host(f"ssh://root@{sandbox.address}", ssh_config=str(sandbox.ssh_config))

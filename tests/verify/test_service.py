@@ -1,0 +1,48 @@
+import pytest
+
+
+def show(host, settings, prop):
+    return host.check_output(f"systemctl show -p {prop} --value {settings.dev_unit}")
+
+
+def test_unit_is_not_productions(settings):
+    assert settings.dev_unit != settings.production_unit
+
+
+def test_unit_is_enabled_and_running(host, settings):
+    service = host.service(settings.dev_unit)
+    assert service.is_enabled
+    assert service.is_running
+
+
+def test_runs_as_the_service_user(host, settings):
+    assert show(host, settings, "User") == settings.dev_user
+    pid = show(host, settings, "MainPID")
+    assert host.check_output(f"ps -o user= -p {pid}") == settings.dev_user
+
+
+def test_environment_points_at_dev_port_and_data(host, settings):
+    env = show(host, settings, "Environment").split()
+    assert f"SSE_PORT={settings.dev_port}" in env
+    assert f"SSE_HOST={settings.dev_listen_address}" in env
+    assert "NODE_ENV=development" in env
+    assert f"V2_DATA_ROOT={settings.dev_data_dir}/" in env
+    assert show(host, settings, "WorkingDirectory") == settings.dev_checkout
+
+
+@pytest.mark.parametrize("prop, value", [
+    ("NoNewPrivileges", "yes"), ("ProtectSystem", "strict"), ("PrivateTmp", "yes"),
+    ("ProtectHome", "yes"), ("Restart", "on-failure"),
+])
+def test_hardening(host, settings, prop, value):
+    assert show(host, settings, prop) == value
+
+
+def test_writes_only_to_checkout_and_data(host, settings):
+    assert show(host, settings, "ReadWritePaths").split() == [settings.dev_checkout, settings.dev_data_dir]
+
+
+def test_listens_on_loopback_only(host, settings):
+    assert host.socket(f"tcp://{settings.dev_listen_address}:{settings.dev_port}").is_listening
+    assert not host.socket(f"tcp://0.0.0.0:{settings.dev_port}").is_listening
+    assert not host.socket(f"tcp://:::{settings.dev_port}").is_listening
