@@ -110,8 +110,10 @@ class Sandbox:
     def down(self, quiet: bool = False):
         """Stop what this sandbox started, by PID, and remove its veth, mounts and nft table."""
         self._stop_pidfile("nspawn.pid", "systemd-nspawn", grace=15)
+        # nspawn killed outright leaves the guest's init running: its end ends the whole guest.
+        self._stop_pidfile("init.pid", "systemd", grace=0)
         self._stop_pidfile("gitd.pid", "git-daemon", grace=3)
-        self.stop_process_by_veth()
+        self._stop_ssh_masters()
         for mount in reversed(_mounts_under(self.state)):
             run(["umount", "-l", mount], check=False)
         run(["ip", "link", "delete", self.veth], check=False, quiet=True)
@@ -125,6 +127,7 @@ class Sandbox:
     def stop(self):
         """Halt the guest but keep its upper layer (to turn it into a cached layer)."""
         self._stop_pidfile("nspawn.pid", "systemd-nspawn", grace=15)
+        self._stop_pidfile("init.pid", "systemd", grace=0)
         run(["umount", str(self.merged)], check=False)
 
     def running(self) -> bool:
@@ -214,10 +217,17 @@ class Sandbox:
             stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        (self.state / "nspawn.pid").write_text(str(proc.pid))
+        _write_pidfile(self.state / "nspawn.pid", proc.pid)
 
     def _configure_host_side(self):
         deadline = time.monotonic() + 10
+        nspawn = int((self.state / "nspawn.pid").read_text().split()[0])
+        children = Path(f"/proc/{nspawn}/task/{nspawn}/children")
+        while not (children.exists() and children.read_text().split()):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"sandbox {self.name}: the guest never started; see {self.state}/console.log")
+            time.sleep(0.02)
+        _write_pidfile(self.state / "init.pid", int(children.read_text().split()[0]))
         while run(["ip", "link", "show", self.veth], check=False, quiet=True).returncode != 0:
             if time.monotonic() > deadline or not self.running():
                 raise SystemExit(f"sandbox {self.name}: {self.veth} never appeared; see {self.state}/console.log")
@@ -233,7 +243,7 @@ class Sandbox:
              str(self.upstream_dir)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
-        (self.state / "gitd.pid").write_text(str(proc.pid))
+        _write_pidfile(self.state / "gitd.pid", proc.pid)
 
     def _write_connection_files(self):
         key = rootfs.ssh_key()
@@ -260,24 +270,27 @@ class Sandbox:
             "upstream_repo": str(self.upstream_repo),
         }, indent=2))
 
-    def stop_process_by_veth(self):
-        """A killed run can leave its ssh ControlMaster behind; it belongs to this sandbox's state."""
-        for pid_dir in Path("/proc").glob("[0-9]*"):
-            try:
-                cmd = (pid_dir / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if cmd and cmd[0].endswith(b"ssh") and any(
-                    f"ControlPath={self.state}".encode() in a or str(self.state).encode() + b"/ssh-" in a
-                    for a in cmd):
-                _kill(int(pid_dir.name), 1)
+    def _stop_ssh_masters(self):
+        """Connection-sharing ssh masters started through this sandbox's ssh_config."""
+        for socket in self.state.glob("ssh-*") if self.state.exists() else []:
+            subprocess.run(["ssh", "-F", str(self.ssh_config), "-O", "exit", self.address],
+                           capture_output=True, stdin=subprocess.DEVNULL)
+            socket.unlink(missing_ok=True)
 
     def _stop_pidfile(self, name: str, expect: str, grace: float):
         pidfile = self.state / name
-        if not _alive(pidfile, expect):
-            return
-        _kill(int(pidfile.read_text()), grace)
+        if _alive(pidfile, expect):
+            _kill(int(pidfile.read_text().split()[0]), grace)
         pidfile.unlink(missing_ok=True)
+
+
+def _start_time(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+
+
+def _write_pidfile(path: Path, pid: int):
+    """PID and start time: a recycled PID never matches, so teardown stops only what it started."""
+    path.write_text(f"{pid} {_start_time(pid)}\n")
 
 
 def _git_daemon() -> str:
@@ -288,11 +301,11 @@ def _git_daemon() -> str:
 def _alive(pidfile: Path, expect: str) -> bool:
     """True when the PID in the file still runs the program we started (not a recycled PID)."""
     try:
-        pid = int(pidfile.read_text())
+        pid, started = pidfile.read_text().split()
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        return expect.encode() in cmdline and _start_time(int(pid)) == started
     except (OSError, ValueError):
         return False
-    return expect.encode() in cmdline
 
 
 def _kill(pid: int, grace: float):
