@@ -1,0 +1,134 @@
+"""Converge, verify, converge again with zero changes, push-to-serve, production untouched.
+
+Runs in file order on the deployed sandbox; the production comparison comes last so it covers
+every change the earlier tests made.
+"""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from sandbox import upstream
+from tests import harness, production
+from tests.settings import REPO
+
+pytestmark = pytest.mark.usefixtures("deployed_sandbox")
+
+
+@pytest.fixture(scope="module")
+def sb(deployed_sandbox):
+    return deployed_sandbox
+
+
+def served_commit(sb, settings) -> str:
+    out = sb.ssh(f"curl -sk --resolve {settings.server_name}:443:127.0.0.1 "
+                 f"https://{settings.server_name}{settings.dev_url_path}/health").stdout
+    return json.loads(out)["commit"]
+
+
+def invocation(sb, settings) -> str:
+    return sb.ssh(f"systemctl show -p InvocationID --value {settings.dev_unit}").stdout.strip()
+
+
+def test_first_run_converged_with_changes(sb):
+    assert sb.first_run.returncode == 0
+    assert sb.first_run.results["totals"]["error"] == 0
+    assert len(sb.first_run.changed) > 10
+
+
+def test_second_run_changes_nothing_and_restarts_nothing(sb, settings):
+    before = invocation(sb, settings)
+    again = harness.deploy(sb)
+    assert again.returncode == 0, again.output[-4000:]
+    assert again.changed == []
+    assert invocation(sb, settings) == before
+
+
+def test_suite_runs_against_the_host_by_its_ssh_address(sb):
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/verify", "-q", "-p", "no:cacheprovider",
+         f"--hosts=ssh://root@{sb.address}", f"--ssh-config={sb.ssh_config}"],
+        cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert " passed" in done.stdout.splitlines()[-1]
+
+
+def test_data_written_through_the_endpoint_lands_in_the_dev_data_only(sb, settings):
+    call = json.dumps({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                       "params": {"name": "write_note", "arguments": {"name": "e2e", "content": "kept"}}})
+    sb.ssh(f"curl -sk -X POST --resolve {settings.server_name}:443:127.0.0.1 "
+           f"https://{settings.server_name}{settings.dev_url_path}/mcp -d '{call}'")
+    assert sb.ssh(f"cat {settings.dev_data_dir}/notes/e2e.json").stdout.strip() == '{"name":"e2e","content":"kept"}'
+    assert sb.ssh(f"test -e {settings.production_data_dir}/notes/e2e.json", check=False).returncode != 0
+
+
+def test_a_redeploy_keeps_the_data(sb, settings):
+    again = harness.deploy(sb)
+    assert again.returncode == 0 and again.changed == []
+    assert "kept" in sb.ssh(f"cat {settings.dev_data_dir}/notes/e2e.json").stdout
+
+
+@pytest.mark.parametrize("puller", ["root", "service user"])
+def test_push_then_git_pull_fires_the_hook_and_serves_the_new_commit(sb, settings, puller):
+    new = upstream.push_commit(sb.upstream_repo, settings.dev_branch, {"NEWS.md": f"pulled by {puller}\n"},
+                               f"News for {puller}")
+    as_user = "" if puller == "root" else f"runuser -u {settings.dev_user} -- "
+    pull = sb.ssh(f"cd {settings.dev_checkout} && {as_user}git pull 2>&1")
+    assert f"{new[:12]} is up" in pull.stdout, pull.stdout
+    assert served_commit(sb, settings) == new
+
+
+def test_the_hook_says_so_when_the_new_commit_does_not_come_up(sb, settings):
+    server = upstream.read_file(sb.upstream_repo, settings.dev_branch, "src/streamable-http-server.js")
+    upstream.push_commit(sb.upstream_repo, settings.dev_branch,
+                         {"src/streamable-http-server.js": "throw new Error('broken on purpose');\n" + server},
+                         "A commit that cannot start")
+    pull = sb.ssh(f"cd {settings.dev_checkout} && git pull 2>&1")
+    assert "did not come up healthy" in pull.stdout
+    assert "broken on purpose" in pull.stdout, "the journal lines name the cause"
+    fixed = upstream.push_commit(sb.upstream_repo, settings.dev_branch,
+                                 {"src/streamable-http-server.js": server}, "Fix start")
+    assert f"{fixed[:12]} is up" in sb.ssh(f"cd {settings.dev_checkout} && git pull 2>&1").stdout
+
+
+def test_deploy_fast_forwards_and_keeps_local_changes_in_a_stash(sb, settings):
+    # The running app has rewritten the tracked data/server-state.json; upstream changes it too.
+    assert "data/server-state.json" in sb.ssh(f"git -C {settings.dev_checkout} status --short").stdout
+    new = upstream.push_commit(sb.upstream_repo, settings.dev_branch,
+                               {"data/server-state.json": '{"upstream": true}\n'}, "Upstream data change")
+    run = harness.deploy(sb)
+    assert run.returncode == 0, run.output[-4000:]
+    assert "local changes to data/server-state.json are kept in git stash" in run.output
+    assert served_commit(sb, settings) == new
+    stashes = sb.ssh(f"git -C {settings.dev_checkout} stash list").stdout
+    assert "bastion: local changes before" in stashes
+    assert sb.ssh(f"git -C {settings.dev_checkout} stash show -p stash@{{0}}").stdout.count("startedAt") >= 1
+
+
+def test_dependencies_reinstall_only_when_the_lock_file_changes(sb, settings):
+    package = json.loads(upstream.read_file(sb.upstream_repo, settings.dev_branch, "package.json"))
+    lock = json.loads(upstream.read_file(sb.upstream_repo, settings.dev_branch, "package-lock.json"))
+    package["version"] = lock["version"] = lock["packages"][""]["version"] = "2.0.1"
+    upstream.push_commit(sb.upstream_repo, settings.dev_branch,
+                         {"package.json": json.dumps(package, indent=2) + "\n",
+                          "package-lock.json": json.dumps(lock, indent=2) + "\n"}, "2.0.1")
+    run = harness.deploy(sb)
+    assert run.returncode == 0, run.output[-4000:]
+    assert "Dependencies | npm ci when package-lock.json changed" in run.changed
+    assert any(name.startswith("Service | Restart") for name in run.changed)
+    upstream.push_commit(sb.upstream_repo, settings.dev_branch, {"NEWS.md": "no lock change\n"}, "Docs only")
+    run = harness.deploy(sb)
+    assert "Dependencies | npm ci when package-lock.json changed" not in run.changed
+    assert any(name.startswith("Service | Restart") for name in run.changed)
+
+
+def test_production_is_byte_for_byte_as_before_and_never_restarted(sb):
+    after = production.snapshot(harness.testinfra_host(sb))
+    before = sb.production_before
+    assert after["files"] == before["files"]
+    assert after["git_head"] == before["git_head"]
+    assert after["certificate"] == before["certificate"]
+    assert after["site_without_dev_include"] == before["site_without_dev_include"]
+    assert (before["site_dev_includes"], after["site_dev_includes"]) == (0, 1)
+    assert after["service"] == before["service"]
