@@ -2,8 +2,9 @@
 
     pyinfra inventory.py deploy.py        (target: see inventory.py; default the local sandbox)
 """
-from tasks import checkout, data, dependencies, health, nginx, packages, restart_path, service, service_user
+from tasks import checkout, data, dependencies, health, nginx, packages, preflight, restart_path, service, service_user
 
+preflight.check_settings_and_host()
 packages.install_packages()
 service_user.create_service_user()
 restart_path.install_restart_path()

@@ -29,6 +29,8 @@ dev_branch = "v2"
 dev_checkout = "/mnt/coordinaton_mcp_data/v2-dev"
 # V2_DATA_ROOT: where the V2 tools write. Unset, the app would write into production's root.
 dev_data_dir = "/mnt/coordinaton_mcp_data/v2-dev-data"
+# Backups of the dev data (and, apart, of the secrets file); outside every production path.
+dev_backups_dir = "/mnt/coordinaton_mcp_data/v2-dev-backups"
 # Unprivileged system user that owns the checkout and the data and runs the server.
 dev_user = "hacs-dev"
 dev_unit = "mcp-coordination-dev.service"
@@ -38,11 +40,19 @@ dev_port = 3446
 dev_listen_address = "127.0.0.1"
 # Exactly "development" makes the app speak plain HTTP, which nginx proxies to.
 dev_node_env = "development"
+# More environment for the dev server, e.g. {"LOG_LEVEL": "debug"}. SSE_PORT, SSE_HOST, NODE_ENV
+# come from their own settings; a V2_DATA_ROOT here must lie inside dev_data_dir.
+dev_extra_environment = {}
 # Secrets such as WAKE_API_KEY, one KEY=value a line. Created empty (0600) when missing and
 # never overwritten, so values put there by hand survive every deploy.
 dev_env_file = "/etc/hacs-dev/secrets.env"
 # Public path of the dev endpoint under server_name; clients POST to the bare path.
 dev_url_path = "/mcp/dev"
+
+# A process other than dev_unit listening on dev_port (the diary found the old dev server
+# running from production's directory for eleven days) stops the deploy, which names it. True
+# lets the deploy stop it instead. A process on production_port is never touched.
+dev_stop_orphans = False
 
 # What a deploy does when the checkout has local changes that block the fast-forward (the app
 # rewrites tracked files under data/):

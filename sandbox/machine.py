@@ -135,10 +135,11 @@ class Sandbox:
 
     # ------------------------------------------------------------------ access
 
-    def ssh(self, command: str, check: bool = True, user: str = "root") -> subprocess.CompletedProcess:
+    def ssh(self, command: str, check: bool = True, user: str = "root",
+            timeout: float = 180) -> subprocess.CompletedProcess:
         return subprocess.run(
             ["ssh", "-F", str(self.ssh_config), f"{user}@{self.address}", command],
-            capture_output=True, text=True, check=check, stdin=subprocess.DEVNULL,
+            capture_output=True, text=True, check=check, stdin=subprocess.DEVNULL, timeout=timeout,
         )
 
     def wait_for_ssh(self):

@@ -1,5 +1,8 @@
+import shlex
+
 from pyinfra import host, logger
 from pyinfra.api import FactBase, OperationError, deploy, operation
+from pyinfra.facts.files import Directory
 from pyinfra.facts.git import GitLocalCommit, GitRemoteBranchCommit
 from pyinfra.operations import files, git
 
@@ -14,6 +17,20 @@ class GitChangedFiles(FactBase):
 
     def process(self, output):
         return [line[3:] for line in output]
+
+
+@operation()
+def clone(src: str, dest: str, branch: str, owner: str):
+    """Clone beside the destination and move it into place: a run killed mid-clone leaves no
+    half-made checkout for the next run to trust."""
+    if host.get_fact(Directory, path=f"{dest}/.git"):
+        host.noop(f"{dest} is a checkout")
+        return
+    partial = shlex.quote(f"{dest}.partial-clone")
+    target = shlex.quote(dest)
+    yield (f"rm -rf {partial} && install -d -o {owner} -g {owner} {partial} && "
+           f"runuser -u {owner} -- git clone --quiet --branch {shlex.quote(branch)} {shlex.quote(src)} {partial} && "
+           f"{{ [ ! -e {target} ] || rmdir {target}; }} && mv -T {partial} {target}")
 
 
 @operation()
@@ -37,13 +54,13 @@ def fast_forward(checkout: str, branch: str, update_script: str, local_changes: 
 def update_checkout():
     """The v2 checkout, owned by the service user; returns the operations that changed the code."""
     d = host.data
-    files.directory(name="Checkout directory", path=d.dev_checkout,
-                    user=d.dev_user, group=d.dev_user, mode="755")
     # Root (the deploy, an operator's `git pull`) works in a checkout it does not own.
     git.config(name="git trusts the checkout for root", key="safe.directory",
                value=d.dev_checkout, multi_value=True, system=True)
-    clone = git.repo(name=f"Clone {d.dev_branch}", src=d.dev_repo_url, dest=d.dev_checkout,
-                     branch=d.dev_branch, pull=False, _sudo=True, _sudo_user=d.dev_user)
+    cloned = clone(name=f"Clone {d.dev_branch}", src=d.dev_repo_url, dest=d.dev_checkout,
+                   branch=d.dev_branch, owner=d.dev_user)
+    git.config(name="origin is dev_repo_url", key="remote.origin.url", value=d.dev_repo_url,
+               repo=d.dev_checkout, _sudo=True, _sudo_user=d.dev_user)
     update = fast_forward(name=f"Fast-forward to origin/{d.dev_branch}", checkout=d.dev_checkout,
                           branch=d.dev_branch, update_script=d.dev_update_script,
                           local_changes=d.dev_local_changes)
@@ -52,4 +69,4 @@ def update_checkout():
     files.template(name="post-merge hook runs the restart path",
                    src=template("dev_checkout/git-hooks/post-merge.j2"),
                    dest=f"{d.dev_checkout}/.git/hooks/post-merge", user="root", group="root", mode="755")
-    return [clone, update]
+    return [cloned, update]

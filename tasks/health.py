@@ -1,20 +1,20 @@
 from pyinfra import host
 from pyinfra.api import deploy, operation
 
-# One shell round: wait for both endpoints, print one verdict line per endpoint that failed.
+# One shell round (POSIX sh): wait for both endpoints, one verdict line per endpoint that failed.
 CHECK = """
-deadline=$((SECONDS + {timeout}))
-check() {{ reply=$(curl -sk --max-time 3 "$@" 2>&1); case "$reply" in *'"status":"healthy"'*'"port":"{port}"'*) return 0;; esac; return 1; }}
+deadline=$(( $(date +%s) + {timeout} ))
+check() {{ reply=$(curl -sSk --max-time 3 "$@" 2>&1); case "$reply" in *'"status":"healthy"'*'"port":"{port}"'*) return 0;; esac; return 1; }}
 while :; do
   direct=ok; proxied=ok
   check http://{address}:{port}/health || direct=$reply
   check --resolve {server}:443:127.0.0.1 https://{server}{path}/health || proxied=$reply
   [ "$direct$proxied" = okok ] && exit 0
-  [ "$SECONDS" -ge "$deadline" ] && break
+  [ "$(date +%s)" -ge "$deadline" ] && break
   sleep 0.5
 done
-[ "$direct" = ok ] || echo "http://{address}:{port}/health is not healthy for port {port}: ${{direct:0:300}}"
-[ "$proxied" = ok ] || echo "https://{server}{path}/health (through nginx) is not healthy for port {port}: ${{proxied:0:300}}"
+[ "$direct" = ok ] || printf '%s is not healthy for port {port}: %.300s\n' http://{address}:{port}/health "$direct"
+[ "$proxied" = ok ] || printf '%s (through nginx) is not healthy for port {port}: %.300s\n' https://{server}{path}/health "$proxied"
 exit 1
 """
 

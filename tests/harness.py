@@ -42,8 +42,17 @@ def deploy(sandbox: Sandbox, *args: str, deploy_file: str = "deploy.py", env: di
     environment = dict(os.environ, BASTION_TARGET="sandbox", BASTION_SANDBOX=sandbox.name, **(env or {}))
     started = time.monotonic()
     done = subprocess.run([PYINFRA, "-y", "--json", "inventory.py", deploy_file, *args], cwd=REPO,
-                          env=environment, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+                          env=environment, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                          timeout=600)
     return Run(done.returncode, time.monotonic() - started, done.stdout, done.stderr)
+
+
+def verify_suite(sandbox: Sandbox) -> subprocess.CompletedProcess:
+    """The testinfra suite against the sandbox by its SSH address, as an operator runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/verify", "-q", "-p", "no:cacheprovider",
+         f"--hosts=ssh://root@{sandbox.address}", f"--ssh-config={sandbox.ssh_config}"],
+        cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL)
 
 
 def testinfra_host(sandbox: Sandbox):

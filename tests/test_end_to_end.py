@@ -4,14 +4,11 @@ Runs in file order on the deployed sandbox; the production comparison comes last
 every change the earlier tests made.
 """
 import json
-import subprocess
-import sys
 
 import pytest
 
 from sandbox import upstream
 from tests import harness, production
-from tests.settings import REPO
 
 pytestmark = pytest.mark.usefixtures("deployed_sandbox")
 
@@ -46,10 +43,7 @@ def test_second_run_changes_nothing_and_restarts_nothing(sb, settings):
 
 
 def test_suite_runs_against_the_host_by_its_ssh_address(sb):
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/verify", "-q", "-p", "no:cacheprovider",
-         f"--hosts=ssh://root@{sb.address}", f"--ssh-config={sb.ssh_config}"],
-        cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    done = harness.verify_suite(sb)
     assert done.returncode == 0, done.stdout[-4000:]
     assert " passed" in done.stdout.splitlines()[-1]
 

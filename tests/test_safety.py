@@ -1,0 +1,217 @@
+"""Safety rails, by fault injection on the scratch sandbox: bad input changes nothing, nginx
+failures roll back, killed runs converge, production is never harmed."""
+import os
+import subprocess
+import time
+
+import pytest
+
+from sandbox import upstream
+from tests import harness
+from tests.settings import REPO
+
+WATCHED = "/etc /mnt /usr/local /var/lib/bastion /var/lib/hacs-dev"
+
+
+def mark(sandbox):
+    sandbox.ssh("touch /run/bastion-test-marker && sleep 1.1")
+
+
+def changed_since_mark(sandbox) -> list[str]:
+    """Every file or directory under the watched trees modified after mark()."""
+    out = sandbox.ssh(f"find {WATCHED} -xdev -newer /run/bastion-test-marker -print 2>/dev/null", check=False)
+    return out.stdout.split()
+
+
+def invocation(sandbox, unit) -> str:
+    return sandbox.ssh(f"systemctl show -p InvocationID --value {unit}").stdout.strip()
+
+
+def deployed(sandbox, *args):
+    run = harness.deploy(sandbox, *args)
+    assert run.returncode == 0, run.output[-5000:]
+    return run
+
+
+def preflight_lines(run) -> list[str]:
+    text = run.stderr.split("nothing on the host was changed:\n", 1)
+    assert len(text) == 2, run.output[-3000:]
+    return [line.strip() for line in text[1].splitlines() if line.startswith("  ")]
+
+
+BAD_SETTINGS = [
+    ("dev_port=3444", "dev_port=3444: that is production's port (production_port); choose another"),
+    ("dev_port=99999", "dev_port=99999: not a TCP port"),
+    ("dev_port=http", "dev_port='http': not a TCP port"),
+    ("dev_data_dir=/mnt/coordinaton_mcp_data/production-data/v2",
+     "dev_data_dir=/mnt/coordinaton_mcp_data/production-data/v2: lies inside production's production_data_dir"),
+    ("dev_checkout=/mnt/coordinaton_mcp_data", "dev_checkout=/mnt/coordinaton_mcp_data: contains production's"),
+    ("dev_env_file=/mnt/coordinaton_mcp_data/production/secrets.env", "dev_env_file=/mnt/coordinaton_mcp_data/production/secrets.env: lies inside production's production_checkout"),
+    ("dev_backups_dir=/mnt/coordinaton_mcp_data/production-data-backups", "dev_backups_dir=/mnt/coordinaton_mcp_data/production-data-backups: is production's production_backups_dir"),
+    ("dev_data_dir=v2-dev-data", "dev_data_dir=v2-dev-data: a relative path; give an absolute one"),
+    ("dev_unit=mcp-coordination", "dev_unit=mcp-coordination: that is production's unit"),
+    ('dev_extra_environment={"V2_DATA_ROOT": "/mnt/coordinaton_mcp_data/"}',
+     "dev_extra_environment V2_DATA_ROOT=/mnt/coordinaton_mcp_data/: outside dev_data_dir"),
+    ("dev_listen_address=0.0.0.0", "dev_listen_address=0.0.0.0: exposes the unauthenticated dev server"),
+    ("server_name=smoothcurves nexus", "server_name='smoothcurves nexus': not a host name"),
+    ("dev_branch=no-such-branch", "dev_branch=no-such-branch: git://"),
+    ("dev_repo_url=git://{host}:9/hacs.git", "dev_repo_url=git://{host}:9/hacs.git: cannot be reached from the host"),
+    ('dev_packages=["git", "nginx", "no-such-package-bastion"]', "dev_packages: apt finds no no-such-package-bastion"),
+]
+
+
+@pytest.mark.parametrize("setting, message", BAD_SETTINGS, ids=[s for s, _ in BAD_SETTINGS])
+def test_bad_input_gets_one_line_and_changes_nothing(pristine, setting, message):
+    setting, message = (x.replace("{host}", pristine.host_address) for x in (setting, message))
+    mark(pristine)
+    run = harness.deploy(pristine, "--data", setting)
+    assert run.returncode != 0
+    lines = preflight_lines(run)
+    assert len(lines) == 1 and lines[0].startswith(message), lines
+    assert changed_since_mark(pristine) == []
+
+
+def test_orphan_on_the_dev_port_is_named_and_only_stopped_when_told(pristine, settings):
+    prod_before = invocation(pristine, settings.production_unit)
+    # The diary's orphan: a server on the dev port, started by hand from production's directory.
+    pristine.ssh(f"cd {settings.production_checkout} && setsid -f python3 -m http.server {settings.dev_port} "
+                 f"--bind 127.0.0.1 >/dev/null 2>&1 < /dev/null; sleep 1")
+    pid = pristine.ssh(f"ss -Htlnp 'sport = :{settings.dev_port}' | grep -o 'pid=[0-9]*' | cut -d= -f2").stdout.strip()
+    mark(pristine)
+    run = harness.deploy(pristine)
+    assert run.returncode != 0
+    [line] = preflight_lines(run)
+    assert f"PID {pid} (user root, cwd {settings.production_checkout}, command: python3 -m http.server" in line
+    assert "dev_stop_orphans=True" in line
+    assert changed_since_mark(pristine) == []
+    run = deployed(pristine, "--data", "dev_stop_orphans=True")
+    assert f"stopping PID {pid}" in run.stderr
+    assert pristine.ssh(f"kill -0 {pid}", check=False).returncode != 0
+    assert invocation(pristine, settings.production_unit) == prod_before
+
+
+def test_an_nginx_configuration_that_already_fails_is_left_alone(pristine, settings):
+    pristine.ssh("echo 'this is not nginx;' > /etc/nginx/conf.d/broken-by-someone.conf")
+    mark(pristine)
+    run = harness.deploy(pristine)
+    assert run.returncode != 0
+    [line] = preflight_lines(run)
+    assert line.startswith("production_nginx_site: nginx -t already fails before this deploy touched anything")
+    assert "unknown directive" in line
+    assert changed_since_mark(pristine) == []
+
+
+@pytest.mark.parametrize("first_deploy", [True, False], ids=["first deploy", "update"])
+def test_a_snippet_that_fails_nginx_t_is_rolled_back(pristine, settings, first_deploy):
+    if not first_deploy:
+        deployed(pristine)
+    snippet_before = pristine.ssh(f"cat {settings.dev_nginx_snippet} 2>/dev/null", check=False).stdout
+    nginx_pid = pristine.ssh("cat /run/nginx.pid").stdout.strip()
+    run = harness.deploy(pristine, "--data", "dev_proxy_timeout_seconds=soon")
+    assert run.returncode != 0
+    assert "nginx -t failed after the dev change; the previous dev configuration is back" in run.output
+    assert 'invalid value "sooons"' in run.output or "invalid" in run.output
+    assert pristine.ssh(f"cat {settings.dev_nginx_snippet}").stdout == snippet_before
+    assert pristine.ssh("nginx -t", check=False).returncode == 0
+    assert pristine.ssh("cat /run/nginx.pid").stdout.strip() == nginx_pid
+    health = pristine.ssh(f"curl -sk --resolve {settings.server_name}:443:127.0.0.1 https://{settings.server_name}/health")
+    assert '"port":"3444"' in health.stdout
+    deployed(pristine)
+    assert harness.deploy(pristine).changed == []
+
+
+KILL_POINTS = {
+    "after the clone": "test -d /mnt/coordinaton_mcp_data/v2-dev/.git",
+    "after the unit is written": "test -f /etc/systemd/system/mcp-coordination-dev.service",
+    "during the nginx step": "test -f /etc/nginx/snippets/hacs-dev.conf",
+}
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_a_killed_deploy_converges_when_run_again(pristine, point):
+    env = dict(os.environ, BASTION_TARGET="sandbox", BASTION_SANDBOX=pristine.name)
+    proc = subprocess.Popen([harness.PYINFRA, "-y", "inventory.py", "deploy.py"], cwd=REPO,
+                            env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while pristine.ssh(KILL_POINTS[point], check=False).returncode != 0:
+        assert proc.poll() is None, "the deploy ended before the kill point"
+        assert time.monotonic() < deadline
+    proc.kill()
+    assert proc.wait() == -9
+    deployed(pristine)
+    assert harness.deploy(pristine).changed == []
+    suite = harness.verify_suite(pristine)
+    assert suite.returncode == 0, suite.stdout[-3000:]
+
+
+def test_upstream_gone_or_unreachable_keeps_the_dev_server_and_data(pristine, settings):
+    deployed(pristine)
+    pristine.ssh(f"echo keep > {settings.dev_data_dir}/precious && chown {settings.dev_user} {settings.dev_data_dir}/precious")
+    before = invocation(pristine, settings.dev_unit)
+    subprocess.run(["git", "-C", str(pristine.upstream_repo), "update-ref", "-d", f"refs/heads/{settings.dev_branch}"], check=True)
+    run = harness.deploy(pristine)
+    assert run.returncode != 0
+    assert preflight_lines(run)[0].startswith(f"dev_branch={settings.dev_branch}: {pristine.upstream_url} has no such branch")
+    run = harness.deploy(pristine, "--data", f"dev_repo_url=git://{pristine.host_address}:9/hacs.git")
+    assert "cannot be reached from the host" in preflight_lines(run)[0]
+    assert invocation(pristine, settings.dev_unit) == before
+    assert pristine.ssh(f"curl -s http://127.0.0.1:{settings.dev_port}/health").stdout.count('"healthy"') == 1
+    assert pristine.ssh(f"cat {settings.dev_data_dir}/precious").stdout == "keep\n"
+
+
+def test_a_dev_server_that_fails_to_start_fails_the_deploy_with_its_log(pristine, settings):
+    deployed(pristine)
+    prod_before = invocation(pristine, settings.production_unit)
+    server = upstream.read_file(pristine.upstream_repo, settings.dev_branch, "src/streamable-http-server.js")
+    upstream.push_commit(pristine.upstream_repo, settings.dev_branch,
+                         {"src/streamable-http-server.js": "throw new Error('broken on purpose');\n" + server},
+                         "A commit that cannot start")
+    run = harness.deploy(pristine, "--data", "dev_health_timeout_seconds=8")
+    assert run.returncode != 0
+    assert f"http://127.0.0.1:{settings.dev_port}/health is not healthy" in run.output
+    assert "broken on purpose" in run.output, "the journal's last lines are shown"
+    assert invocation(pristine, settings.production_unit) == prod_before
+    health = pristine.ssh(f"curl -sk --resolve {settings.server_name}:443:127.0.0.1 https://{settings.server_name}/health")
+    assert '"port":"3444"' in health.stdout
+
+
+def test_secrets_survive_deploys_and_never_show_in_output(pristine, settings):
+    deployed(pristine)
+    canary = "WAKE_API_KEY=canary-7f3a9c"
+    pristine.ssh(f"echo {canary} > {settings.dev_env_file}")
+    run = harness.deploy(pristine, "-vvv")
+    restart = pristine.ssh(f"{settings.dev_restart_script}")
+    assert "canary-7f3a9c" not in run.output + restart.stdout + restart.stderr
+    assert pristine.ssh(f"cat {settings.dev_env_file}").stdout.strip() == canary
+    pid = pristine.ssh(f"systemctl show -p MainPID --value {settings.dev_unit}").stdout.strip()
+    assert canary in pristine.ssh(f"tr '\\0' '\\n' < /proc/{pid}/environ").stdout
+
+
+def test_the_deploy_never_touches_ssh_firewall_or_interfaces(pristine):
+    probe = ("sha256sum /etc/ssh/sshd_config /etc/ssh/ssh_host_*; ls /etc/ssh/sshd_config.d; ip -o addr; ip route; "
+             "iptables-save 2>/dev/null; nft list ruleset 2>/dev/null; systemctl show -p ActiveEnterTimestamp ssh")
+    before = pristine.ssh(probe, check=False).stdout
+    deployed(pristine)
+    assert pristine.ssh(probe, check=False).stdout == before
+
+
+def test_the_service_user_cannot_write_production(deployed_sandbox, settings):
+    paths = [settings.production_checkout, settings.production_data_dir, settings.production_backups_dir,
+             settings.production_old_checkout, settings.production_nginx_site, settings.tls_certificate_key]
+    for path in paths:
+        attempt = deployed_sandbox.ssh(
+            f"runuser -u {settings.dev_user} -- sh -c 'touch {path}/.probe 2>/dev/null || touch {path} 2>/dev/null'",
+            check=False)
+        assert attempt.returncode != 0, path
+
+
+def test_no_secret_key_or_password_in_the_repository():
+    patterns = ["-----BEGIN " + r"[A-Z ]*PRIVATE KEY-----", "AKIA" + r"[0-9A-Z]{16}",
+                r"(password|passwd|secret|api_key|token)\s*[=:]\s*['\"][^'\"\s]{6,}['\"]",
+                r"WAKE_API_KEY=[A-Za-z0-9]{12,}"]
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True,
+                           text=True, check=True).stdout.split()
+    found = subprocess.run(["grep", "-nIiE", "|".join(f"({p})" for p in patterns), *files], cwd=REPO,
+                           capture_output=True, text=True)
+    assert found.stdout == "", found.stdout
