@@ -2,7 +2,8 @@
 
     pyinfra inventory.py deploy.py        (target: see inventory.py; default the local sandbox)
 """
-from tasks import checkout, data, dependencies, health, nginx, packages, preflight, restart_path, service, service_user
+from tasks import (backups, checkout, data, dependencies, health, nginx, packages, preflight, restart_path, restore,
+                   service, service_user)
 
 preflight.check_settings_and_host()
 packages.install_packages()
@@ -11,6 +12,8 @@ restart_path.install_restart_path()
 code = checkout.update_checkout()
 libraries = dependencies.install_dependencies()
 data.create_data_directory()
-service.run_dev_service(restart_after=code + libraries)
+backups.schedule_backups()
+restored = restore.restore_data()
+service.run_dev_service(restart_after=code + libraries + restored)
 nginx.publish_dev_endpoint()
 health.check_health()

@@ -4,7 +4,8 @@ droplet by surprise: without BASTION_TARGET the run goes to the local sandbox.
     BASTION_TARGET=sandbox   (default) the sandbox named by BASTION_SANDBOX (default "bastion")
     BASTION_TARGET=droplet   the live SmoothCurves droplet, root over SSH with your own key/agent
     BASTION_TARGET=ADDRESS   any SSH host, e.g. a brand-new droplet to rebuild; BASTION_SSH_KEY
-                             (a private key file) and BASTION_SSH_USER (default root) go with it
+                             (a private key file), BASTION_SSH_USER (default root) and
+                             BASTION_SSH_KNOWN_HOSTS (a known_hosts file, checked strictly) go with it
 """
 import json
 import os
@@ -43,4 +44,9 @@ else:
     _key = os.environ.get("BASTION_SSH_KEY")
     if _key and not Path(_key).expanduser().is_file():
         raise SystemExit(f"BASTION_SSH_KEY={_key}: no such key file; give the private key's path")
-    rebuild = [(_target, {"ssh_user": _user, **({"ssh_key": _key} if _key else {})})]
+    _known_hosts = os.environ.get("BASTION_SSH_KNOWN_HOSTS")
+    rebuild = [(_target, {
+        "ssh_user": _user,
+        **({"ssh_key": _key} if _key else {}),
+        **({"ssh_known_hosts_file": _known_hosts, "ssh_strict_host_key_checking": "yes"} if _known_hosts else {}),
+    })]

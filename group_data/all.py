@@ -69,6 +69,29 @@ dev_nginx_check_script = "/usr/local/sbin/hacs-dev-nginx-check"
 # How long the restart path and the health gate wait for /health after a (re)start.
 dev_health_timeout_seconds = 30
 
+# --- Backups and recovery --------------------------------------------------------------------
+# A systemd timer runs the backup script: a checked, compressed archive of dev_data_dir in
+# dev_backups_dir, its sha256 beside it, the secrets file apart (0600), the oldest beyond
+# dev_backup_keep removed. Archives labelled by a restore or snapshot are never removed.
+dev_backup_script = "/usr/local/sbin/hacs-dev-backup"
+dev_backup_unit = "hacs-dev-backup"    # .service runs the script, .timer schedules it
+dev_backup_schedule = "daily"          # systemd OnCalendar= syntax
+dev_backup_keep = 14
+# Replaces dev_data_dir from an archive (restore) or from production's data (snapshot); backs up
+# a non-empty dev data directory first. Production is only read.
+dev_restore_script = "/usr/local/sbin/hacs-dev-restore"
+# Set for one run to rebuild with data: a backup archive on this machine ("backups/....tar.gz")
+# or on the host ("host:/mnt/.../v2-dev-data-....tar.gz"). Restored before the service starts,
+# once per archive (a rerun with the same archive changes nothing).
+restore_from = None
+# Where backup.py puts fetched backups on this machine (one folder per host).
+local_backups_dir = "backups"
+# On a host without production's site (a brand-new droplet) the dev endpoint gets a site of its
+# own, with tls_certificate when it exists, else with this clearly named self-signed one.
+selfsigned_certificate = "/etc/ssl/bastion/selfsigned-smoothcurves.nexus.crt"
+selfsigned_certificate_key = "/etc/ssl/bastion/selfsigned-smoothcurves.nexus.key"
+dev_nginx_site = "/etc/nginx/sites-available/hacs-dev"
+
 # --- nginx -----------------------------------------------------------------------------------
 # Dev-owned snippet, included into production's TLS server block by one include line.
 dev_nginx_snippet = "/etc/nginx/snippets/hacs-dev.conf"

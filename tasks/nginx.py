@@ -1,8 +1,10 @@
 import re
 
-from pyinfra import host
+from pathlib import Path
+
+from pyinfra import host, logger
 from pyinfra.api import OperationError, deploy, operation
-from pyinfra.facts.files import FileContents
+from pyinfra.facts.files import File, FileContents
 from pyinfra.operations import files, server, systemd
 
 from tasks import template
@@ -45,6 +47,35 @@ def include_in_server_block(site: str, server_name: str, snippet: str):
     yield f"sed -i '{number}a\\{indent}{include}' {site}"
 
 
+@operation()
+def self_signed_certificate(certificate: str, key: str, server_name: str):
+    if host.get_fact(File, path=certificate):
+        host.noop(f"{certificate} exists")
+        return
+    yield (f"mkdir -p {Path(certificate).parent} && openssl req -x509 -newkey rsa:2048 -nodes -days 825 "
+           f"-subj '/CN={server_name} (self-signed by bastion)' -addext subjectAltName=DNS:{server_name} "
+           f"-keyout {key} -out {certificate} 2>/dev/null && chmod 600 {key}")
+
+
+def standalone_site(d) -> list:
+    """A brand-new droplet has no production site: the dev endpoint gets its own server block."""
+    certificate, key = d.tls_certificate, d.tls_certificate_key
+    changes = []
+    if not host.get_fact(File, path=certificate):
+        certificate, key = d.selfsigned_certificate, d.selfsigned_certificate_key
+        logger.warning(f"{host.print_prefix}no certificate at {d.tls_certificate}: the dev endpoint uses the "
+                       f"self-signed {certificate}; get the real one with `certbot certonly --nginx -d "
+                       f"{d.server_name}` and deploy again")
+        changes.append(self_signed_certificate(name="Self-signed certificate, named so", certificate=certificate,
+                                               key=key, server_name=d.server_name))
+    changes.append(files.template(name="Dev site of its own", src=template("etc/nginx/sites-available/hacs-dev.j2"),
+                                  dest=d.dev_nginx_site, certificate=certificate, certificate_key=key,
+                                  user="root", group="root", mode="644"))
+    changes.append(files.link(name="Dev site enabled", path=f"/etc/nginx/sites-enabled/{Path(d.dev_nginx_site).name}",
+                              target=d.dev_nginx_site))
+    return changes
+
+
 @deploy("nginx")
 def publish_dev_endpoint():
     """/mcp/dev in production's server block: a dev-owned snippet plus one include line;
@@ -55,9 +86,12 @@ def publish_dev_endpoint():
                    dest=d.dev_nginx_check_script, user="root", group="root", mode="755")
     snippet = files.template(name="Dev snippet", src=template("etc/nginx/snippets/hacs-dev.conf.j2"),
                              dest=d.dev_nginx_snippet, user="root", group="root", mode="644")
-    include = include_in_server_block(name="Production server block includes the dev snippet",
-                                      site=d.production_nginx_site, server_name=d.server_name,
-                                      snippet=d.dev_nginx_snippet)
-    changed = lambda: snippet.did_change() or include.did_change()  # noqa: E731
+    if host.get_fact(File, path=d.production_nginx_site):
+        site = [include_in_server_block(name="Production server block includes the dev snippet",
+                                        site=d.production_nginx_site, server_name=d.server_name,
+                                        snippet=d.dev_nginx_snippet)]
+    else:
+        site = standalone_site(d)
+    changed = lambda: any(op.did_change() for op in [snippet, *site])  # noqa: E731
     server.shell(name="nginx -t (or roll back)", commands=[d.dev_nginx_check_script], _if=changed)
     systemd.service(name="nginx reloaded", service="nginx.service", running=True, reloaded=True, _if=changed)

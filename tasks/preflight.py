@@ -9,7 +9,7 @@ import ipaddress
 import re
 import subprocess
 import sys
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from pyinfra import host, logger
 from pyinfra.api import FactBase, deploy
@@ -165,6 +165,9 @@ def settings_problems(d) -> list[str]:
         problems.append(f"dev_url_path={d.dev_url_path!r}: give a path like /mcp/dev (leading /, no trailing /)")
     if not BRANCH.match(str(d.dev_branch)):
         problems.append(f"dev_branch={d.dev_branch!r}: not a valid branch name; e.g. v2")
+    if d.restore_from and not str(d.restore_from).startswith("host:") and not Path(d.restore_from).is_file():
+        problems.append(f"restore_from={d.restore_from}: no such file on this machine; give a backup archive "
+                        f"(see backup.py), or host:/path for one on the host")
     if d.dev_local_changes not in ("stash", "fail"):
         problems.append(f"dev_local_changes={d.dev_local_changes!r}: use stash or fail")
     return problems

@@ -19,6 +19,22 @@ DEPLOYED = (os.environ.get("BASTION_TEST_SANDBOX", "bst-deployed"), os.environ.g
 SCRATCH = (os.environ.get("BASTION_TEST_SCRATCH", "bst-scratch"), os.environ.get("BASTION_TEST_SCRATCH_SUBNET", "10.213.22.0/24"))
 
 
+FIGURES: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session")
+def figures():
+    """Measured figures (times, counts) a test reports; printed at the end of the run."""
+    return FIGURES
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FIGURES:
+        terminalreporter.section("measured")
+        for label, value in FIGURES.items():
+            terminalreporter.write_line(f"{label}: {value}")
+
+
 @pytest.fixture(scope="session")
 def settings():
     return load()
@@ -41,6 +57,15 @@ def deployed_sandbox():
 @pytest.fixture(scope="session")
 def scratch():
     sandbox = Sandbox(*SCRATCH)
+    yield sandbox
+    sandbox.down()
+
+
+@pytest.fixture(scope="session")
+def blank():
+    """A second scratch sandbox without the production baseline: a brand-new droplet."""
+    sandbox = Sandbox(os.environ.get("BASTION_TEST_BLANK", "bst-blank"),
+                      os.environ.get("BASTION_TEST_BLANK_SUBNET", "10.213.26.0/24"))
     yield sandbox
     sandbox.down()
 

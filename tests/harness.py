@@ -39,7 +39,7 @@ class Run:
 
 
 def deploy(sandbox: Sandbox, *args: str, deploy_file: str = "deploy.py", env: dict | None = None) -> Run:
-    environment = dict(os.environ, BASTION_TARGET="sandbox", BASTION_SANDBOX=sandbox.name, **(env or {}))
+    environment = {**os.environ, "BASTION_TARGET": "sandbox", "BASTION_SANDBOX": sandbox.name, **(env or {})}
     started = time.monotonic()
     done = subprocess.run([PYINFRA, "-y", "--json", "inventory.py", deploy_file, *args], cwd=REPO,
                           env=environment, capture_output=True, text=True, stdin=subprocess.DEVNULL,

@@ -5,10 +5,16 @@ def test_configuration_passes_nginx_t(host):
     assert host.run("nginx -t").rc == 0
 
 
-def test_production_site_includes_the_dev_snippet_exactly_once(host, settings):
-    lines = host.file(settings.production_nginx_site).content_string.splitlines()
+def test_the_snippet_is_included_exactly_once(host, settings):
+    """Into production's site where it exists; else into the dev site of its own (a new droplet)."""
+    production = host.file(settings.production_nginx_site)
+    site = production if production.exists else host.file(settings.dev_nginx_site)
+    if not production.exists:
+        assert host.file(f"/etc/nginx/sites-enabled/{settings.dev_nginx_site.rsplit('/', 1)[1]}").linked_to == site.path
+    lines = site.content_string.splitlines()
     includes = [line for line in lines if line.strip() == f"include {settings.dev_nginx_snippet};"]
     assert len(includes) == 1
+    assert not (production.exists and host.file(settings.dev_nginx_site).exists), "one site serves server_name"
 
 
 def test_snippet_proxies_to_the_dev_port_with_streaming_settings(host, settings):
