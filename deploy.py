@@ -2,8 +2,8 @@
 
     pyinfra inventory.py deploy.py        (target: see inventory.py; default the local sandbox)
 """
-from tasks import (backups, checkout, data, dependencies, health, nginx, packages, preflight, restart_path, restore,
-                   service, service_user)
+from tasks import (backups, checkout, data, dependencies, follow, health, nginx, packages, preflight, restart_path,
+                   restore, service, service_user)
 
 preflight.check_settings_and_host()
 packages.install_packages()
@@ -17,3 +17,4 @@ restored = restore.restore_data()
 service.run_dev_service(restart_after=code + libraries + restored)
 nginx.publish_dev_endpoint()
 health.check_health()
+follow.follow_branch()

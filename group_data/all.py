@@ -69,6 +69,16 @@ dev_nginx_check_script = "/usr/local/sbin/hacs-dev-nginx-check"
 # How long the restart path and the health gate wait for /health after a (re)start.
 dev_health_timeout_seconds = 30
 
+# --- Following the branch ------------------------------------------------------------------
+# A timer fetches origin/dev_branch this often (systemd time span); when it moved, the checkout is
+# fast-forwarded and goes through the restart path. A commit that does not come up healthy is
+# rolled back to the previous one and remembered, so it is not retried until a newer push.
+dev_follow_interval = "1min"
+dev_follow_script = "/usr/local/sbin/hacs-dev-follow"
+dev_follow_unit = "hacs-dev-follow"    # .service runs the script, .timer schedules it
+# Report format of status.py: "text" for people, "json" for scripts.
+status_format = "text"
+
 # --- Backups and recovery --------------------------------------------------------------------
 # A systemd timer runs the backup script: a checked, compressed archive of dev_data_dir in
 # dev_backups_dir, its sha256 beside it, the secrets file apart (0600), the oldest beyond

@@ -38,7 +38,15 @@ class Run:
         return self.stdout + self.stderr
 
 
-def deploy(sandbox: Sandbox, *args: str, deploy_file: str = "deploy.py", env: dict | None = None) -> Run:
+# Tests that move the branch by hand (git pull, a deploy) must not race the follow timer: they get
+# an interval longer than any test. The tests of following set their own.
+NO_FOLLOW = ("--data", "dev_follow_interval=1h")
+
+
+def deploy(sandbox: Sandbox, *args: str, deploy_file: str = "deploy.py", env: dict | None = None,
+           follow: tuple = NO_FOLLOW) -> Run:
+    if deploy_file == "deploy.py":
+        args = (*follow, *args)
     environment = {**os.environ, "BASTION_TARGET": "sandbox", "BASTION_SANDBOX": sandbox.name, **(env or {})}
     started = time.monotonic()
     done = subprocess.run([PYINFRA, "-y", "--json", "inventory.py", deploy_file, *args], cwd=REPO,

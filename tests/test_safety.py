@@ -130,7 +130,7 @@ KILL_POINTS = {
 @pytest.mark.parametrize("point", KILL_POINTS)
 def test_a_killed_deploy_converges_when_run_again(pristine, point):
     env = dict(os.environ, BASTION_TARGET="sandbox", BASTION_SANDBOX=pristine.name)
-    proc = subprocess.Popen([harness.PYINFRA, "-y", "inventory.py", "deploy.py"], cwd=REPO,
+    proc = subprocess.Popen([harness.PYINFRA, "-y", "inventory.py", "deploy.py", *harness.NO_FOLLOW], cwd=REPO,
                             env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 120

@@ -1,0 +1,124 @@
+"""Push to deploy: the follow timer serves new pushes by itself, rolls back a commit that does not
+start, and says where it stands (status.py); the team's skill names the endpoint nginx serves."""
+import json
+import re
+import statistics
+import time
+
+import pytest
+
+from sandbox import upstream
+from tests import harness
+
+INTERVAL = 15  # seconds; the default is one minute, the tests use a shorter one to stay quick
+
+
+@pytest.fixture
+def following(pristine, settings):
+    run = harness.deploy(pristine, follow=("--data", f"dev_follow_interval={INTERVAL}s"))
+    assert run.returncode == 0, run.output[-4000:]
+    return pristine
+
+
+def served(sandbox, settings) -> str:
+    out = sandbox.ssh(f"curl -sk --max-time 3 --resolve {settings.server_name}:443:127.0.0.1 "
+                      f"https://{settings.server_name}{settings.dev_url_path}/health", check=False).stdout
+    try:
+        return json.loads(out).get("commit", "")
+    except ValueError:
+        return ""
+
+
+def wait_until(predicate, limit):
+    started = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - started < limit, f"not within {limit} s"
+        time.sleep(0.25)
+    return time.monotonic() - started
+
+
+def status(sandbox, fmt="json"):
+    run = harness.deploy(sandbox, "--data", f"status_format={fmt}", deploy_file="status.py")
+    assert run.returncode == 0, run.output[-3000:]
+    # The harness asks pyinfra for --json too: its results follow the report.
+    return json.JSONDecoder().raw_decode(run.stdout)[0] if fmt == "json" else run.stdout
+
+
+def invocation(sandbox, settings):
+    return sandbox.ssh(f"systemctl show -p InvocationID --value {settings.dev_unit}").stdout.strip()
+
+
+def test_pushes_are_served_within_the_interval_with_no_command_on_the_host(following, settings, figures):
+    latencies = []
+    for n in range(3):
+        new = upstream.push_commit(following.upstream_repo, settings.dev_branch, {"NEWS.md": f"push {n}\n"}, f"Push {n}")
+        latencies.append(wait_until(lambda: served(following, settings) == new, INTERVAL + 10))
+    figures[f"push-to-live latency, {INTERVAL} s interval (median of {len(latencies)})"] = (
+        f"{statistics.median(latencies):.1f} s (max {max(latencies):.1f} s)")
+    def journal():
+        return following.ssh(f"journalctl --no-pager -o cat -u {settings.dev_follow_unit}").stdout
+    wait_until(lambda: f"hacs-dev-follow: deployed {new[:12]}" in journal(), 10)
+    assert re.search(rf"origin/{settings.dev_branch} moved: [0-9a-f]{{12}} -> {new[:12]}", journal())
+
+
+def test_nothing_restarts_when_nothing_moved(following, settings):
+    before = invocation(following, settings)
+    wait_until(lambda: "outcome=unchanged" in following.ssh(
+        f"cat {settings.bastion_state_dir}/follow.state", check=False).stdout, INTERVAL + 10)
+    time.sleep(INTERVAL + 2)
+    assert invocation(following, settings) == before
+
+
+def test_a_commit_that_exits_at_start_is_rolled_back_and_reported(following, settings):
+    good = upstream.head(following.upstream_repo, settings.dev_branch)
+    wait_until(lambda: served(following, settings) == good, 5)
+    server = upstream.read_file(following.upstream_repo, settings.dev_branch, "src/streamable-http-server.js")
+    bad = upstream.push_commit(following.upstream_repo, settings.dev_branch,
+                               {"src/streamable-http-server.js": "throw new Error('broken on purpose');\n" + server},
+                               "A commit that exits at start")
+    wait_until(lambda: f"failed_commit={bad}" in following.ssh(
+        f"cat {settings.bastion_state_dir}/follow.state", check=False).stdout, INTERVAL + 30)
+    assert served(following, settings) == good
+    report = status(following)
+    assert report["last_sync"]["outcome"] in ("rolled-back", "waiting")
+    assert report["last_sync"]["failed_commit"] == bad
+    assert "broken on purpose" in report["last_sync"]["reason"]
+    assert report["deployed_commit"] == good and report["upstream_commit"] == bad
+    text = status(following, "text")
+    assert f"failed     {bad[:12]}: Error: broken on purpose" in text
+    # The failed commit is not retried; a later good one is picked up normally.
+    before = invocation(following, settings)
+    time.sleep(INTERVAL + 2)
+    assert invocation(following, settings) == before
+    fixed = upstream.push_commit(following.upstream_repo, settings.dev_branch,
+                                 {"src/streamable-http-server.js": server}, "Fix start")
+    wait_until(lambda: served(following, settings) == fixed, INTERVAL + 10)
+    assert status(following)["last_sync"]["outcome"] == "deployed"
+
+
+def test_status_report_for_people_and_scripts(pristine, settings):
+    assert harness.deploy(pristine).returncode == 0
+    pristine.ssh(settings.dev_backup_script)
+    report = status(pristine)
+    assert report["up_to_date"] is True
+    assert report["service"]["state"] == "active (running)"
+    assert report["health_through_nginx"]["healthy"] is True
+    assert report["newest_backup"]["age_seconds"] < 60
+    text = status(pristine, "text")
+    assert "(up to date)" in text and ": healthy (serving" in text and "old" in text
+    assert harness.deploy(pristine).changed == [], "status changed nothing"
+
+
+def test_the_skill_names_the_endpoint_nginx_serves(pristine, settings):
+    assert harness.deploy(pristine).returncode == 0
+    run = harness.deploy(pristine, deploy_file="skill.py")
+    assert run.returncode == 0, run.output[-3000:]
+    skill = (harness.REPO / "skills" / "sandbox" / "hacs-coordination-dev" / "SKILL.md").read_text()
+    assert skill.startswith("---\nname: hacs-coordination-dev\n")
+    endpoint = re.search(r"\*\*Endpoint\*\* \(JSON-RPC 2\.0 over HTTP POST\): `(\S+)`", skill).group(1)
+    host, path = re.fullmatch(r"https://([^/]+)(/\S*)", endpoint).groups()
+    snippet = pristine.ssh(f"cat {settings.dev_nginx_snippet}").stdout
+    assert f"location = {path} {{" in snippet
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize"})
+    reply = pristine.ssh(f"curl -sk -X POST --resolve {host}:443:127.0.0.1 {endpoint} -d '{body}'").stdout
+    assert json.loads(reply)["result"]["serverInfo"]
