@@ -2,7 +2,7 @@ import shlex
 
 from pyinfra import host, logger
 from pyinfra.api import FactBase, OperationError, deploy, operation
-from pyinfra.facts.files import Directory
+from pyinfra.facts.files import Directory, File
 from pyinfra.facts.git import GitLocalCommit, GitRemoteBranchCommit
 from pyinfra.operations import files, git
 
@@ -34,6 +34,16 @@ def clone(src: str, dest: str, branch: str, owner: str):
 
 
 @operation()
+def owned_by(checkout: str, owner: str):
+    """A checkout made by hand as root (the diary's) becomes the service user's, hooks excepted."""
+    git_dir = host.get_fact(File, path=f"{checkout}/.git")
+    if not git_dir or git_dir["user"] == owner:
+        host.noop(f"{checkout} belongs to {owner}")
+        return
+    yield f"chown -R {owner}:{owner} {checkout}"
+
+
+@operation()
 def fast_forward(checkout: str, branch: str, update_script: str, local_changes: str):
     """Bring the checkout to the upstream tip through the update script (local-changes policy)."""
     local = host.get_fact(GitLocalCommit, repo=checkout, ref="HEAD")
@@ -59,6 +69,7 @@ def update_checkout():
                value=d.dev_checkout, multi_value=True, system=True)
     cloned = clone(name=f"Clone {d.dev_branch}", src=d.dev_repo_url, dest=d.dev_checkout,
                    branch=d.dev_branch, owner=d.dev_user)
+    owned = owned_by(name=f"Checkout belongs to {d.dev_user}", checkout=d.dev_checkout, owner=d.dev_user)
     git.config(name="origin is dev_repo_url", key="remote.origin.url", value=d.dev_repo_url,
                repo=d.dev_checkout, _sudo=True, _sudo_user=d.dev_user)
     update = fast_forward(name=f"Fast-forward to origin/{d.dev_branch}", checkout=d.dev_checkout,
@@ -69,4 +80,4 @@ def update_checkout():
     files.template(name="post-merge hook runs the restart path",
                    src=template("dev_checkout/git-hooks/post-merge.j2"),
                    dest=f"{d.dev_checkout}/.git/hooks/post-merge", user="root", group="root", mode="755")
-    return [cloned, update]
+    return [cloned, owned, update]

@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 from pyinfra import host, logger
 from pyinfra.api import FactBase, deploy
 from pyinfra.facts.deb import DebPackages
+from pyinfra.facts.files import FileContents
 from pyinfra.operations import server
 
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -201,6 +202,13 @@ def host_problems(d) -> list[str]:
     if host.get_fact(ForeignDirectory, path=d.dev_checkout):
         problems.append(f"dev_checkout={d.dev_checkout}: exists, is not empty and is not a git checkout; "
                         f"move it away or choose another dev_checkout")
+    site = host.get_fact(FileContents, path=d.production_nginx_site) or []
+    by_hand = [n for n, line in enumerate(site, start=1)
+               if re.match(rf"\s*location\s+(=\s*)?{re.escape(d.dev_url_path)}/?\s*\{{", line.split("#", 1)[0])]
+    if by_hand:
+        problems.append(f"production_nginx_site: {d.production_nginx_site} already has a location for "
+                        f"{d.dev_url_path} (line {', '.join(map(str, by_hand))}), made by hand; remove that block "
+                        f"(bastion's snippet {d.dev_nginx_snippet} replaces it) and deploy again")
     nginx = host.get_fact(NginxConfigTest)
     if nginx is not None and not nginx[0]:
         problems.append(f"production_nginx_site: nginx -t already fails before this deploy touched anything "
