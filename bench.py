@@ -14,7 +14,10 @@ import subprocess
 import sys
 import time
 
-from sandbox import baseline
+import json
+import random
+
+from sandbox import baseline, upstream
 from sandbox.machine import Sandbox
 from tests.settings import REPO
 
@@ -27,9 +30,20 @@ def timed(argv, env) -> tuple[float, subprocess.CompletedProcess]:
     return time.monotonic() - started, done
 
 
+def served_commit(sandbox) -> str:
+    out = sandbox.ssh("curl -sk --max-time 3 --resolve smoothcurves.nexus:443:127.0.0.1 "
+                      "https://smoothcurves.nexus/mcp/dev/health", check=False).stdout
+    try:
+        return json.loads(out).get("commit", "")
+    except ValueError:
+        return ""
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="no-op runs to time")
+    parser.add_argument("--pushes", type=int, default=3,
+                        help="pushes to time from push to served through nginx (default interval: minutes)")
     args = parser.parse_args()
     sandbox = Sandbox(os.environ.get("BASTION_BENCH_SANDBOX", "bst-bench"),
                       os.environ.get("BASTION_BENCH_SUBNET", "10.213.30.0/24"))
@@ -63,6 +77,21 @@ def main():
         commands = debug.stderr.count("Command exit status") + debug.stdout.count("Command exit status")
         uploads = (debug.stderr + debug.stdout).count("Attempting upload")
         rows.append(("commands a no-op run sends", f"{commands} (uploads: {uploads})"))
+
+        latencies = []
+        for n in range(args.pushes):
+            time.sleep(random.uniform(0, 60))  # uniform over the default interval: any phase of the timer
+            new = upstream.push_commit(sandbox.upstream_repo, "v2", {"BENCH.md": f"push {n}\n"}, f"Bench push {n}")
+            pushed = time.monotonic()
+            while served_commit(sandbox) != new:
+                if time.monotonic() - pushed > 180:
+                    raise SystemExit(f"push {n} not served within 180 s")
+                time.sleep(0.25)
+            latencies.append(time.monotonic() - pushed)
+        if latencies:
+            rows.append((f"push to served through nginx, median of {len(latencies)}",
+                         f"{statistics.median(latencies):.1f} s (min {min(latencies):.1f}, max {max(latencies):.1f};"
+                         f" follow interval: the default)"))
     finally:
         sandbox.down(quiet=True)
 

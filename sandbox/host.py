@@ -10,16 +10,21 @@ HOST_PREREQUISITES = {
     "systemd-nspawn": "systemd-container",
     "debootstrap": "debootstrap",
     "nft": "nftables",
-    "zstd": "zstd",
     "ssh": "openssh-client",
     "openssl": "openssl",
     "git": "git",
 }
 
 
-def run(argv, check=True, quiet=False, input=None) -> subprocess.CompletedProcess:
-    done = subprocess.run(argv, capture_output=True, text=True, input=input,
-                          stdin=None if input is not None else subprocess.DEVNULL)
+def run(argv, check=True, input=None) -> subprocess.CompletedProcess:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, input=input,
+                              stdin=None if input is not None else subprocess.DEVNULL)
+    except FileNotFoundError:
+        if check:
+            raise SystemExit(f"{argv[0]}: not installed on this machine")
+        # Cleaning up with a tool that is not installed: there is nothing of its kind to clean.
+        return subprocess.CompletedProcess(argv, 127, "", f"{argv[0]}: not installed")
     if check and done.returncode != 0:
         raise SystemExit(f"{' '.join(map(str, argv))}: exit {done.returncode}\n{done.stderr.strip()}")
     return done

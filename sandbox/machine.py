@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sandbox import rootfs
-from sandbox.host import run, sh
+from sandbox.host import ensure_prerequisites, run, sh
 
 STATE_ROOT = Path(os.environ.get("BASTION_SANDBOX_STATE", "/var/lib/bastion-sandbox"))
 IP_FORWARD = Path("/proc/sys/net/ipv4/ip_forward")
@@ -83,6 +83,7 @@ class Sandbox:
 
     def up(self, layers: list[Path] | None = None) -> "Sandbox":
         """Boot a pristine copy; whatever an earlier run of this name left is cleared first."""
+        ensure_prerequisites()
         self.down(quiet=True)
         self._check_subnet_free()
         base = rootfs.ensure()
@@ -116,8 +117,8 @@ class Sandbox:
         self._stop_ssh_masters()
         for mount in reversed(_mounts_under(self.state)):
             run(["umount", "-l", mount], check=False)
-        run(["ip", "link", "delete", self.veth], check=False, quiet=True)
-        run(["nft", "delete", "table", "ip", self.nft_table], check=False, quiet=True)
+        run(["ip", "link", "delete", self.veth], check=False)
+        run(["nft", "delete", "table", "ip", self.nft_table], check=False)
         if self.state.exists():
             shutil.rmtree(self.state)
         self._restore_forwarding()
@@ -229,7 +230,7 @@ class Sandbox:
                 raise SystemExit(f"sandbox {self.name}: the guest never started; see {self.state}/console.log")
             time.sleep(0.02)
         _write_pidfile(self.state / "init.pid", int(children.read_text().split()[0]))
-        while run(["ip", "link", "show", self.veth], check=False, quiet=True).returncode != 0:
+        while run(["ip", "link", "show", self.veth], check=False).returncode != 0:
             if time.monotonic() > deadline or not self.running():
                 raise SystemExit(f"sandbox {self.name}: {self.veth} never appeared; see {self.state}/console.log")
             time.sleep(0.05)
