@@ -104,10 +104,6 @@ class Sandbox:
         self.wait_for_ssh()
         return self
 
-    def reset(self, layers: list[Path] | None = None) -> "Sandbox":
-        """Back to pristine: a fresh upper layer over the same lower ones."""
-        return self.up(layers)
-
     def down(self, quiet: bool = False):
         """Stop what this sandbox started, by PID, and remove its veth, mounts and nft table."""
         self._stop_pidfile("nspawn.pid", "systemd-nspawn", grace=15)
