@@ -14,11 +14,11 @@ import subprocess
 import sys
 import time
 
-import json
 import random
 
 from sandbox import baseline, upstream
 from sandbox.machine import Sandbox
+from tests.harness import served_commit
 from tests.settings import REPO
 
 PYINFRA = os.path.join(os.path.dirname(sys.executable), "pyinfra")
@@ -28,15 +28,6 @@ def timed(argv, env) -> tuple[float, subprocess.CompletedProcess]:
     started = time.monotonic()
     done = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     return time.monotonic() - started, done
-
-
-def served_commit(sandbox) -> str:
-    out = sandbox.ssh("curl -sk --max-time 3 --resolve smoothcurves.nexus:443:127.0.0.1 "
-                      "https://smoothcurves.nexus/mcp/dev/health", check=False).stdout
-    try:
-        return json.loads(out).get("commit", "")
-    except ValueError:
-        return ""
 
 
 def main():

@@ -18,13 +18,15 @@ def install_restart_path():
             src=template(source),
             dest=script, user="root", group="root", mode="755",
         )
+    rule_file = f"/etc/sudoers.d/{d.dev_user}"
     rule = files.template(
         name="sudo rule: the service user may run the restart script",
         src=template("etc/sudoers.d/hacs-dev.j2"),
-        dest="/etc/sudoers.d/hacs-dev", user="root", group="root", mode="440",
+        dest=rule_file, user="root", group="root", mode="440",
     )
     server.shell(
         name="visudo accepts the sudo rule",
-        commands=["visudo -cq -f /etc/sudoers.d/hacs-dev || { rm -f /etc/sudoers.d/hacs-dev; exit 1; }"],
+        # A rule sudo cannot parse would break sudo for everyone: it never stays in place.
+        commands=[f"visudo -cq -f {rule_file} || {{ rm -f {rule_file}; exit 1; }}"],
         _if=rule.did_change,
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 import testinfra
 
 from sandbox.machine import Sandbox
-from tests.settings import REPO
+from tests.settings import REPO, load
 
 PYINFRA = str(Path(sys.executable).parent / "pyinfra")
 
@@ -53,6 +53,29 @@ def deploy(sandbox: Sandbox, *args: str, deploy_file: str = "deploy.py", env: di
                           env=environment, capture_output=True, text=True, stdin=subprocess.DEVNULL,
                           timeout=600)
     return Run(done.returncode, time.monotonic() - started, done.stdout, done.stderr)
+
+
+def deployed(sandbox: Sandbox, *args: str, **kwargs) -> Run:
+    """A deploy that must succeed; its pyinfra output is the failure message when it does not."""
+    run = deploy(sandbox, *args, **kwargs)
+    assert run.returncode == 0, run.output[-5000:]
+    return run
+
+
+def invocation(sandbox: Sandbox, unit: str) -> str:
+    """systemd's ID of the unit's current run: it changes with every (re)start."""
+    return sandbox.ssh(f"systemctl show -p InvocationID --value {unit}").stdout.strip()
+
+
+def served_commit(sandbox: Sandbox) -> str:
+    """The commit the dev endpoint serves through nginx, or "" while it does not answer."""
+    s = load()
+    out = sandbox.ssh(f"curl -sk --max-time 3 --resolve {s.server_name}:443:127.0.0.1 "
+                      f"https://{s.server_name}{s.dev_url_path}/health", check=False).stdout
+    try:
+        return json.loads(out).get("commit", "")
+    except ValueError:
+        return ""
 
 
 def verify_suite(sandbox: Sandbox) -> subprocess.CompletedProcess:

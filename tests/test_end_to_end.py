@@ -18,16 +18,6 @@ def sb(deployed_sandbox):
     return deployed_sandbox
 
 
-def served_commit(sb, settings) -> str:
-    out = sb.ssh(f"curl -sk --resolve {settings.server_name}:443:127.0.0.1 "
-                 f"https://{settings.server_name}{settings.dev_url_path}/health").stdout
-    return json.loads(out)["commit"]
-
-
-def invocation(sb, settings) -> str:
-    return sb.ssh(f"systemctl show -p InvocationID --value {settings.dev_unit}").stdout.strip()
-
-
 def test_first_run_converged_with_changes(sb):
     assert sb.first_run.returncode == 0
     assert sb.first_run.results["totals"]["error"] == 0
@@ -35,11 +25,11 @@ def test_first_run_converged_with_changes(sb):
 
 
 def test_second_run_changes_nothing_and_restarts_nothing(sb, settings):
-    before = invocation(sb, settings)
+    before = harness.invocation(sb, settings.dev_unit)
     again = harness.deploy(sb)
     assert again.returncode == 0, again.output[-4000:]
     assert again.changed == []
-    assert invocation(sb, settings) == before
+    assert harness.invocation(sb, settings.dev_unit) == before
 
 
 def test_suite_runs_against_the_host_by_its_ssh_address(sb):
@@ -70,7 +60,7 @@ def test_push_then_git_pull_fires_the_hook_and_serves_the_new_commit(sb, setting
     as_user = "" if puller == "root" else f"runuser -u {settings.dev_user} -- "
     pull = sb.ssh(f"cd {settings.dev_checkout} && {as_user}git pull 2>&1")
     assert f"{new[:12]} is up" in pull.stdout, pull.stdout
-    assert served_commit(sb, settings) == new
+    assert harness.served_commit(sb) == new
 
 
 def test_the_hook_says_so_when_the_new_commit_does_not_come_up(sb, settings):
@@ -94,7 +84,7 @@ def test_deploy_fast_forwards_and_keeps_local_changes_in_a_stash(sb, settings):
     run = harness.deploy(sb)
     assert run.returncode == 0, run.output[-4000:]
     assert "local changes to data/server-state.json are kept in git stash" in run.output
-    assert served_commit(sb, settings) == new
+    assert harness.served_commit(sb) == new
     stashes = sb.ssh(f"git -C {settings.dev_checkout} stash list").stdout
     assert "bastion: local changes before" in stashes
     assert sb.ssh(f"git -C {settings.dev_checkout} stash show -p stash@{{0}}").stdout.count("startedAt") >= 1

@@ -15,18 +15,8 @@ INTERVAL = 15  # seconds; the default is one minute, the tests use a shorter one
 
 @pytest.fixture
 def following(pristine, settings):
-    run = harness.deploy(pristine, follow=("--data", f"dev_follow_interval={INTERVAL}s"))
-    assert run.returncode == 0, run.output[-4000:]
+    harness.deployed(pristine, follow=("--data", f"dev_follow_interval={INTERVAL}s"))
     return pristine
-
-
-def served(sandbox, settings) -> str:
-    out = sandbox.ssh(f"curl -sk --max-time 3 --resolve {settings.server_name}:443:127.0.0.1 "
-                      f"https://{settings.server_name}{settings.dev_url_path}/health", check=False).stdout
-    try:
-        return json.loads(out).get("commit", "")
-    except ValueError:
-        return ""
 
 
 def wait_until(predicate, limit):
@@ -44,15 +34,11 @@ def status(sandbox, fmt="json"):
     return json.JSONDecoder().raw_decode(run.stdout)[0] if fmt == "json" else run.stdout
 
 
-def invocation(sandbox, settings):
-    return sandbox.ssh(f"systemctl show -p InvocationID --value {settings.dev_unit}").stdout.strip()
-
-
 def test_pushes_are_served_within_the_interval_with_no_command_on_the_host(following, settings, figures):
     latencies = []
     for n in range(3):
         new = upstream.push_commit(following.upstream_repo, settings.dev_branch, {"NEWS.md": f"push {n}\n"}, f"Push {n}")
-        latencies.append(wait_until(lambda: served(following, settings) == new, INTERVAL + 10))
+        latencies.append(wait_until(lambda: harness.served_commit(following) == new, INTERVAL + 10))
     figures[f"push-to-live latency, {INTERVAL} s interval (median of {len(latencies)})"] = (
         f"{statistics.median(latencies):.1f} s (max {max(latencies):.1f} s)")
     def journal():
@@ -62,23 +48,23 @@ def test_pushes_are_served_within_the_interval_with_no_command_on_the_host(follo
 
 
 def test_nothing_restarts_when_nothing_moved(following, settings):
-    before = invocation(following, settings)
+    before = harness.invocation(following, settings.dev_unit)
     wait_until(lambda: "outcome=unchanged" in following.ssh(
         f"cat {settings.bastion_state_dir}/follow.state", check=False).stdout, INTERVAL + 10)
     time.sleep(INTERVAL + 2)
-    assert invocation(following, settings) == before
+    assert harness.invocation(following, settings.dev_unit) == before
 
 
 def test_a_commit_that_exits_at_start_is_rolled_back_and_reported(following, settings):
     good = upstream.head(following.upstream_repo, settings.dev_branch)
-    wait_until(lambda: served(following, settings) == good, 5)
+    wait_until(lambda: harness.served_commit(following) == good, 5)
     server = upstream.read_file(following.upstream_repo, settings.dev_branch, "src/streamable-http-server.js")
     bad = upstream.push_commit(following.upstream_repo, settings.dev_branch,
                                {"src/streamable-http-server.js": "throw new Error('broken on purpose');\n" + server},
                                "A commit that exits at start")
     wait_until(lambda: f"failed_commit={bad}" in following.ssh(
         f"cat {settings.bastion_state_dir}/follow.state", check=False).stdout, INTERVAL + 30)
-    assert served(following, settings) == good
+    assert harness.served_commit(following) == good
     report = status(following)
     assert report["last_sync"]["outcome"] in ("rolled-back", "waiting")
     assert report["last_sync"]["failed_commit"] == bad
@@ -87,12 +73,12 @@ def test_a_commit_that_exits_at_start_is_rolled_back_and_reported(following, set
     text = status(following, "text")
     assert f"failed     {bad[:12]}: Error: broken on purpose" in text
     # The failed commit is not retried; a later good one is picked up normally.
-    before = invocation(following, settings)
+    before = harness.invocation(following, settings.dev_unit)
     time.sleep(INTERVAL + 2)
-    assert invocation(following, settings) == before
+    assert harness.invocation(following, settings.dev_unit) == before
     fixed = upstream.push_commit(following.upstream_repo, settings.dev_branch,
                                  {"src/streamable-http-server.js": server}, "Fix start")
-    wait_until(lambda: served(following, settings) == fixed, INTERVAL + 10)
+    wait_until(lambda: harness.served_commit(following) == fixed, INTERVAL + 10)
     assert status(following)["last_sync"]["outcome"] == "deployed"
 
 

@@ -14,18 +14,12 @@ def call_tool(sandbox, settings, name, arguments):
     return json.loads(out)
 
 
-def deployed(sandbox, *args, **kwargs):
-    run = harness.deploy(sandbox, *args, **kwargs)
-    assert run.returncode == 0, run.output[-5000:]
-    return run
-
-
 def archives(sandbox, settings):
     return sandbox.ssh(f"cd {settings.dev_backups_dir} && ls -1 v2-dev-data-*.tar.gz 2>/dev/null", check=False).stdout.split()
 
 
 def test_backup_now_is_checked_recorded_and_fetched(pristine, settings, tmp_path):
-    deployed(pristine)
+    harness.deployed(pristine)
     pristine.ssh(f"echo WAKE_API_KEY=for-the-backup > {settings.dev_env_file}")
     run = harness.deploy(pristine, "--data", f"local_backups_dir={tmp_path}", deploy_file="backup.py")
     assert run.returncode == 0, run.output[-4000:]
@@ -43,7 +37,7 @@ def test_backup_now_is_checked_recorded_and_fetched(pristine, settings, tmp_path
 
 
 def test_retention_keeps_the_last_n_and_never_a_labelled_one(pristine, settings):
-    deployed(pristine, "--data", "dev_backup_keep=2")
+    harness.deployed(pristine, "--data", "dev_backup_keep=2")
     pristine.ssh(f"{settings.dev_backup_script} --label pre-restore")
     for _ in range(4):
         pristine.ssh(f"sleep 1.1; {settings.dev_backup_script}")
@@ -54,12 +48,12 @@ def test_retention_keeps_the_last_n_and_never_a_labelled_one(pristine, settings)
 
 
 def test_restore_backs_up_what_it_replaces(pristine, settings):
-    deployed(pristine)
+    harness.deployed(pristine)
     call_tool(pristine, settings, "write_note", {"name": "old", "content": "from the first life"})
     pristine.ssh(settings.dev_backup_script)
     [archive] = archives(pristine, settings)
     call_tool(pristine, settings, "write_note", {"name": "newer", "content": "written after the backup"})
-    run = deployed(pristine, "--data", f"restore_from=host:{settings.dev_backups_dir}/{archive}")
+    run = harness.deployed(pristine, "--data", f"restore_from=host:{settings.dev_backups_dir}/{archive}")
     assert "Restore | Restore the dev data from" in " ".join(run.changed)
     assert call_tool(pristine, settings, "read_note", {"name": "old"})["result"]
     assert "error" in call_tool(pristine, settings, "read_note", {"name": "newer"})
@@ -67,12 +61,12 @@ def test_restore_backs_up_what_it_replaces(pristine, settings):
     assert len(pre) == 1
     listing = pristine.ssh(f"tar -tzf {settings.dev_backups_dir}/{pre[0]}").stdout
     assert "notes/newer.json" in listing
-    again = deployed(pristine, "--data", f"restore_from=host:{settings.dev_backups_dir}/{archive}")
+    again = harness.deployed(pristine, "--data", f"restore_from=host:{settings.dev_backups_dir}/{archive}")
     assert again.changed == [], "the same archive is restored once"
 
 
 def test_production_snapshot_reads_production_and_backs_up_dev_first(pristine, settings):
-    deployed(pristine)
+    harness.deployed(pristine)
     call_tool(pristine, settings, "write_note", {"name": "dev-only", "content": "x"})
     prod = f"find {settings.production_data_dir} -type f -print0 | sort -z | xargs -0 sha256sum"
     production_before = pristine.ssh(prod).stdout
@@ -90,7 +84,7 @@ def test_production_snapshot_reads_production_and_backs_up_dev_first(pristine, s
 
 def test_drill_rebuild_a_blank_host_from_a_backup(pristine, blank, settings, tmp_path, figures):
     # Sandbox A, with production: deploy, write through the app, back up, fetch, destroy A.
-    deployed(pristine)
+    harness.deployed(pristine)
     written = call_tool(pristine, settings, "write_note", {"name": "survivor", "content": "made on A"})
     assert "result" in written
     run = harness.deploy(pristine, "--data", f"local_backups_dir={tmp_path}", deploy_file="backup.py")

@@ -23,16 +23,6 @@ def changed_since_mark(sandbox) -> list[str]:
     return out.stdout.split()
 
 
-def invocation(sandbox, unit) -> str:
-    return sandbox.ssh(f"systemctl show -p InvocationID --value {unit}").stdout.strip()
-
-
-def deployed(sandbox, *args):
-    run = harness.deploy(sandbox, *args)
-    assert run.returncode == 0, run.output[-5000:]
-    return run
-
-
 def preflight_lines(run) -> list[str]:
     text = run.stderr.split("nothing on the host was changed:\n", 1)
     assert len(text) == 2, run.output[-3000:]
@@ -72,7 +62,7 @@ def test_bad_input_gets_one_line_and_changes_nothing(pristine, setting, message)
 
 
 def test_orphan_on_the_dev_port_is_named_and_only_stopped_when_told(pristine, settings):
-    prod_before = invocation(pristine, settings.production_unit)
+    prod_before = harness.invocation(pristine, settings.production_unit)
     # The diary's orphan: a server on the dev port, started by hand from production's directory.
     pristine.ssh(f"cd {settings.production_checkout} && setsid -f python3 -m http.server {settings.dev_port} "
                  f"--bind 127.0.0.1 >/dev/null 2>&1 < /dev/null; sleep 1")
@@ -84,10 +74,10 @@ def test_orphan_on_the_dev_port_is_named_and_only_stopped_when_told(pristine, se
     assert f"PID {pid} (user root, cwd {settings.production_checkout}, command: python3 -m http.server" in line
     assert "dev_stop_orphans=True" in line
     assert changed_since_mark(pristine) == []
-    run = deployed(pristine, "--data", "dev_stop_orphans=True")
+    run = harness.deployed(pristine, "--data", "dev_stop_orphans=True")
     assert f"stopping PID {pid}" in run.stderr
     assert pristine.ssh(f"kill -0 {pid}", check=False).returncode != 0
-    assert invocation(pristine, settings.production_unit) == prod_before
+    assert harness.invocation(pristine, settings.production_unit) == prod_before
 
 
 def test_an_nginx_configuration_that_already_fails_is_left_alone(pristine, settings):
@@ -104,7 +94,7 @@ def test_an_nginx_configuration_that_already_fails_is_left_alone(pristine, setti
 @pytest.mark.parametrize("first_deploy", [True, False], ids=["first deploy", "update"])
 def test_a_snippet_that_fails_nginx_t_is_rolled_back(pristine, settings, first_deploy):
     if not first_deploy:
-        deployed(pristine)
+        harness.deployed(pristine)
     snippet_before = pristine.ssh(f"cat {settings.dev_nginx_snippet} 2>/dev/null", check=False).stdout
     nginx_pid = pristine.ssh("cat /run/nginx.pid").stdout.strip()
     run = harness.deploy(pristine, "--data", "dev_proxy_timeout_seconds=soon")
@@ -116,7 +106,7 @@ def test_a_snippet_that_fails_nginx_t_is_rolled_back(pristine, settings, first_d
     assert pristine.ssh("cat /run/nginx.pid").stdout.strip() == nginx_pid
     health = pristine.ssh(f"curl -sk --resolve {settings.server_name}:443:127.0.0.1 https://{settings.server_name}/health")
     assert '"port":"3444"' in health.stdout
-    deployed(pristine)
+    harness.deployed(pristine)
     assert harness.deploy(pristine).changed == []
 
 
@@ -139,30 +129,30 @@ def test_a_killed_deploy_converges_when_run_again(pristine, point):
         assert time.monotonic() < deadline
     proc.kill()
     assert proc.wait() == -9
-    deployed(pristine)
+    harness.deployed(pristine)
     assert harness.deploy(pristine).changed == []
     suite = harness.verify_suite(pristine)
     assert suite.returncode == 0, suite.stdout[-3000:]
 
 
 def test_upstream_gone_or_unreachable_keeps_the_dev_server_and_data(pristine, settings):
-    deployed(pristine)
+    harness.deployed(pristine)
     pristine.ssh(f"echo keep > {settings.dev_data_dir}/precious && chown {settings.dev_user} {settings.dev_data_dir}/precious")
-    before = invocation(pristine, settings.dev_unit)
+    before = harness.invocation(pristine, settings.dev_unit)
     subprocess.run(["git", "-C", str(pristine.upstream_repo), "update-ref", "-d", f"refs/heads/{settings.dev_branch}"], check=True)
     run = harness.deploy(pristine)
     assert run.returncode != 0
     assert preflight_lines(run)[0].startswith(f"dev_branch={settings.dev_branch}: {pristine.upstream_url} has no such branch")
     run = harness.deploy(pristine, "--data", f"dev_repo_url=git://{pristine.host_address}:9/hacs.git")
     assert "cannot be reached from the host" in preflight_lines(run)[0]
-    assert invocation(pristine, settings.dev_unit) == before
+    assert harness.invocation(pristine, settings.dev_unit) == before
     assert pristine.ssh(f"curl -s http://127.0.0.1:{settings.dev_port}/health").stdout.count('"healthy"') == 1
     assert pristine.ssh(f"cat {settings.dev_data_dir}/precious").stdout == "keep\n"
 
 
 def test_a_dev_server_that_fails_to_start_fails_the_deploy_with_its_log(pristine, settings):
-    deployed(pristine)
-    prod_before = invocation(pristine, settings.production_unit)
+    harness.deployed(pristine)
+    prod_before = harness.invocation(pristine, settings.production_unit)
     server = upstream.read_file(pristine.upstream_repo, settings.dev_branch, "src/streamable-http-server.js")
     upstream.push_commit(pristine.upstream_repo, settings.dev_branch,
                          {"src/streamable-http-server.js": "throw new Error('broken on purpose');\n" + server},
@@ -171,13 +161,13 @@ def test_a_dev_server_that_fails_to_start_fails_the_deploy_with_its_log(pristine
     assert run.returncode != 0
     assert f"http://127.0.0.1:{settings.dev_port}/health is not healthy" in run.output
     assert "broken on purpose" in run.output, "the journal's last lines are shown"
-    assert invocation(pristine, settings.production_unit) == prod_before
+    assert harness.invocation(pristine, settings.production_unit) == prod_before
     health = pristine.ssh(f"curl -sk --resolve {settings.server_name}:443:127.0.0.1 https://{settings.server_name}/health")
     assert '"port":"3444"' in health.stdout
 
 
 def test_secrets_survive_deploys_and_never_show_in_output(pristine, settings):
-    deployed(pristine)
+    harness.deployed(pristine)
     canary = "WAKE_API_KEY=canary-7f3a9c"
     pristine.ssh(f"echo {canary} > {settings.dev_env_file}")
     run = harness.deploy(pristine, "-vvv")
@@ -192,7 +182,7 @@ def test_the_deploy_never_touches_ssh_firewall_or_interfaces(pristine):
     probe = ("sha256sum /etc/ssh/sshd_config /etc/ssh/ssh_host_*; ls /etc/ssh/sshd_config.d; ip -o addr; ip route; "
              "iptables-save 2>/dev/null; nft list ruleset 2>/dev/null; systemctl show -p ActiveEnterTimestamp ssh")
     before = pristine.ssh(probe, check=False).stdout
-    deployed(pristine)
+    harness.deployed(pristine)
     assert pristine.ssh(probe, check=False).stdout == before
 
 

@@ -11,7 +11,7 @@ def test_service_user_cannot_change_the_scripts(host, settings):
 
 
 def test_only_sudo_rule_is_the_restart_script_without_arguments(host, settings):
-    rule = host.file("/etc/sudoers.d/hacs-dev")
+    rule = host.file(f"/etc/sudoers.d/{settings.dev_user}")
     assert (rule.user, rule.mode) == ("root", 0o440)
     listing = host.check_output(f"sudo -l -U {settings.dev_user}")
     rules = listing.split("may run the following commands")[1].split("\n", 1)[1]
