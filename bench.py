@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import subprocess
 import sys
 import time
-
-import random
 
 from sandbox import baseline, upstream
 from sandbox.machine import Sandbox

@@ -2,8 +2,22 @@
 
     pyinfra inventory.py deploy.py        (target: see inventory.py; default the local sandbox)
 """
-from tasks import (backups, checkout, data, dependencies, follow, health, nginx, packages, preflight, restart_path,
-                   restore, service, service_user)
+from tasks import (
+    adoption,
+    backups,
+    checkout,
+    data,
+    dependencies,
+    follow,
+    health,
+    nginx,
+    packages,
+    preflight,
+    restart_path,
+    restore,
+    service,
+    service_user,
+)
 
 preflight.check_settings_and_host()
 packages.install_packages()
@@ -14,7 +28,10 @@ libraries = dependencies.install_dependencies()
 data.create_data_directory()
 backups.schedule_backups()
 restored = restore.restore_data()
-service.run_dev_service(restart_after=code + libraries + restored)
+adopted = adoption.take_over_hand_made_server()
+data.seed_role_catalog()
+service.run_dev_service(restart_after=code + libraries + restored + adopted)
 nginx.publish_dev_endpoint()
 health.check_health()
+adoption.confirm_carried_data_is_served(adopted)
 follow.follow_branch()

@@ -3,8 +3,9 @@
     pyinfra inventory.py status.py                              plain text for people
     pyinfra inventory.py status.py --data status_format=json    JSON on stdout for scripts
 
-Deployed and upstream commit, service state and uptime, health through nginx, the last sync of
-the follow timer and its outcome, the age of the newest backup.
+Deployed and upstream commit, the commit the running server started on (recorded by its unit: the
+app's /health names none), service state and uptime, health through nginx as the app reports it
+(status, version), the last sync of the follow timer and its outcome, the age of the newest backup.
 """
 import json
 import sys
@@ -30,7 +31,7 @@ class KeyValues(FactBase):
 
 service = host.get_fact(KeyValues, script=(
     f"systemctl show -p ActiveState -p SubState -p NRestarts -p ActiveEnterTimestamp --timestamp=unix {d.dev_unit}; "
-    f"echo now=$(date +%s)"))
+    f"echo now=$(date +%s); echo running_commit=$(cat {d.dev_runtime_dir}/commit 2>/dev/null)"))
 health = host.get_fact(KeyValues, script=(
     f"printf 'reply=%s\\n' \"$(curl -sk --max-time 5 --resolve {d.server_name}:443:127.0.0.1 "
     f"https://{d.server_name}{d.dev_url_path}/health)\""))
@@ -53,11 +54,12 @@ report = {
         "state": f"{service.get('ActiveState', 'unknown')} ({service.get('SubState', '?')})",
         "uptime_seconds": int(service["now"]) - int(started) if started.isdigit() and service.get("now") else None,
         "restarts": int(service.get("NRestarts") or 0),
+        "running_commit": service.get("running_commit") or None,
     },
     "health_through_nginx": {
         "url": f"https://{d.server_name}{d.dev_url_path}/health",
-        "healthy": served.get("status") == "healthy" and served.get("port") == str(d.dev_port),
-        "commit": served.get("commit"),
+        "healthy": served.get("status") == "healthy" and str(served.get("port")) == str(d.dev_port),
+        "version": served.get("version"),
     },
     "last_sync": ({key: follow[key] for key in ("checked_at", "outcome", "deployed", "upstream", "failed_commit", "reason")
                    if follow.get(key)} or None),
@@ -88,10 +90,10 @@ else:
         f"  commit     deployed {short(report['deployed_commit'])}, upstream {short(report['upstream_commit'])}"
         f" ({'up to date' if report['up_to_date'] else 'behind or diverged'})",
         f"  service    {d.dev_unit} {report['service']['state']}, up {age(report['service']['uptime_seconds'])},"
-        f" {report['service']['restarts']} restarts",
+        f" {report['service']['restarts']} restarts, started on {short(report['service']['running_commit'])}",
         f"  health     {report['health_through_nginx']['url']}: "
         + ("healthy" if report["health_through_nginx"]["healthy"] else "NOT healthy")
-        + f" (serving {short(report['health_through_nginx']['commit'])})",
+        + (f" (version {report['health_through_nginx']['version']})" if report["health_through_nginx"]["version"] else ""),
         "  last sync  " + (f"{sync.get('checked_at')}: {sync.get('outcome')}" if sync else "never (follow timer not run yet)"),
     ]
     if sync and sync.get("failed_commit"):

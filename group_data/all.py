@@ -46,6 +46,15 @@ dev_extra_environment = {}
 # Secrets such as WAKE_API_KEY, one KEY=value a line. Created empty (0600) when missing and
 # never overwritten, so values put there by hand survive every deploy.
 dev_env_file = "/etc/hacs-dev/secrets.env"
+# systemd's runtime directory of the dev unit (emptied when it stops): the commit a run started on
+# is in its file "commit", since the app's /health names none.
+dev_runtime_dir = "/run/hacs-dev"
+# The V2 tools' catalog (roles/<id>/role.json, personalities/<id>/personality.json under V2_DATA_ROOT):
+# without it take_on_role answers 'Role "Developer" not found'. A folder in this project, or
+# "host:/path" for a data root on the host (such as the team's, /mnt/coordinaton_mcp_data). The first
+# deploy seeds the dev data with it; later deploys add only missing files, never overwrite one the
+# team edited. None: no seeding.
+dev_catalog_source = "files/catalog"
 # Public path of the dev endpoint under server_name; clients POST to the bare path.
 dev_url_path = "/mcp/dev"
 
@@ -53,6 +62,22 @@ dev_url_path = "/mcp/dev"
 # running from production's directory for eleven days) stops the deploy, which names it. True
 # lets the deploy stop it instead. A process on production_port is never touched.
 dev_stop_orphans = False
+
+# --- Adopting the hand-made dev server (the live droplet as the diary left it) ---------------------
+# The team's scripts/start-dev-server.sh runs the app by hand: root, no unit, SSE_HOST=0.0.0.0,
+# V2_DATA_ROOT at the data root, secrets.env in the checkout; the diary wrote a location for
+# dev_url_path into production's site. A deploy stops at that and names it. adopt=True takes it
+# over instead (see the plan first with --dry): its data (v2_data_entries under its V2_DATA_ROOT) and
+# secrets carried, archived first, originals left in place; the hand-made location replaced by the
+# include; the old hook kept beside bastion's; the hand-made server stopped and the unit started in
+# its place. On a host with nothing to adopt it does nothing.
+adopt = False
+# What the app keeps under V2_DATA_ROOT (its src/v2/config.js): what adoption carries.
+v2_data_entries = ["instances", "projects", "roles", "personalities", "permissions", "auth-keys", "default",
+                   "template-project", "wisdom", "wake-logs", "wake-jobs"]
+# The hand-made server's secrets, relative to the checkout (the team's script sources it).
+adopt_secrets_file = "secrets.env"
+dev_adopt_script = "/usr/local/sbin/hacs-dev-adopt"
 
 # What a deploy does when the checkout has local changes that block the fast-forward (the app
 # rewrites tracked files under data/):

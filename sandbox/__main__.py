@@ -1,7 +1,9 @@
 """python -m sandbox {up|down|reset|status|ssh} [--blank]: the disposable droplet.
 
 Name and subnet come from BASTION_SANDBOX (default bastion) and BASTION_SANDBOX_SUBNET
-(default 10.213.7.0/24), so two sandboxes can run side by side.
+(default 10.213.7.0/24), so two sandboxes can run side by side. The v2 branch its upstream serves is
+the real HACS app when ../shared/fixtures/hacs-v2 is there, or what BASTION_APP names (a directory,
+a git URL, or "standin").
 """
 from __future__ import annotations
 
@@ -10,13 +12,13 @@ import os
 import sys
 import time
 
-from sandbox import baseline
+from sandbox import baseline, upstream
 from sandbox.machine import Sandbox
 
 
 def from_environment() -> Sandbox:
     return Sandbox(os.environ.get("BASTION_SANDBOX", "bastion"),
-                   os.environ.get("BASTION_SANDBOX_SUBNET", "10.213.7.0/24"))
+                   os.environ.get("BASTION_SANDBOX_SUBNET", "10.213.7.0/24"), upstream.chosen_app())
 
 
 def main(argv=None):

@@ -22,7 +22,7 @@ def run(argv, check=True, input=None) -> subprocess.CompletedProcess:
                               stdin=None if input is not None else subprocess.DEVNULL)
     except FileNotFoundError:
         if check:
-            raise SystemExit(f"{argv[0]}: not installed on this machine")
+            raise SystemExit(f"{argv[0]}: not installed on this machine") from None
         # Cleaning up with a tool that is not installed: there is nothing of its kind to clean.
         return subprocess.CompletedProcess(argv, 127, "", f"{argv[0]}: not installed")
     if check and done.returncode != 0:
@@ -38,7 +38,12 @@ def ensure_prerequisites():
     """A fresh machine needs nothing done by hand: apt-get what is missing, without a prompt."""
     if os.geteuid() != 0:
         raise SystemExit("the sandbox needs root (mounts, veth, nftables): run as root")
-    missing = sorted({pkg for binary, pkg in HOST_PREREQUISITES.items()
+    ensure_packages(HOST_PREREQUISITES)
+
+
+def ensure_packages(binaries: dict[str, str]):
+    """Install, with apt, the Debian package of each binary (binary -> package) that is missing."""
+    missing = sorted({pkg for binary, pkg in binaries.items()
                       if not shutil.which(binary) and not os.path.exists(f"/usr/sbin/{binary}")})
     if not missing:
         return

@@ -31,6 +31,8 @@ SSH_WAIT_SECONDS = 60
 class Sandbox:
     name: str = "bastion"
     subnet: str = "10.213.7.0/24"
+    # What v2 of its upstream holds: None for the stand-in, else the real app (see sandbox/upstream.py).
+    app: str | None = None
 
     def __post_init__(self):
         # nspawn names the host side ve-NAME and interface names stop at 15 characters.
@@ -81,7 +83,7 @@ class Sandbox:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def up(self, layers: list[Path] | None = None) -> "Sandbox":
+    def up(self, layers: list[Path] | None = None) -> Sandbox:
         """Boot a pristine copy; whatever an earlier run of this name left is cleared first."""
         ensure_prerequisites()
         self.down(quiet=True)
@@ -205,16 +207,16 @@ class Sandbox:
 
     def _start_upstream_repo(self):
         from sandbox import upstream
-        upstream.build(self.upstream_repo)
+        upstream.build(self.upstream_repo, self.app)
 
     def _boot(self):
-        console = open(self.state / "console.log", "wb")
-        proc = subprocess.Popen(
-            ["systemd-nspawn", "-b", "-D", str(self.merged), f"--machine={self.name}",
-             "--register=no", "--keep-unit", "--network-veth", "--console=read-only"],
-            stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with open(self.state / "console.log", "wb") as console:
+            proc = subprocess.Popen(
+                ["systemd-nspawn", "-b", "-D", str(self.merged), f"--machine={self.name}",
+                 "--register=no", "--keep-unit", "--network-veth", "--console=read-only"],
+                stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         _write_pidfile(self.state / "nspawn.pid", proc.pid)
 
     def _configure_host_side(self):
@@ -234,13 +236,13 @@ class Sandbox:
         run(["ip", "link", "set", self.veth, "up"])
 
     def _start_git_daemon(self):
-        log = open(self.state / "gitd.log", "wb")
-        proc = subprocess.Popen(
-            [_git_daemon(), "--reuseaddr", "--export-all", "--informative-errors",
-             f"--listen={self.host_address}", f"--base-path={self.upstream_dir}",
-             str(self.upstream_dir)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        with open(self.state / "gitd.log", "wb") as log:
+            proc = subprocess.Popen(
+                [_git_daemon(), "--reuseaddr", "--export-all", "--informative-errors",
+                 f"--listen={self.host_address}", f"--base-path={self.upstream_dir}",
+                 str(self.upstream_dir)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
         _write_pidfile(self.state / "gitd.pid", proc.pid)
 
     def _write_connection_files(self):

@@ -1,7 +1,10 @@
-"""The stand-in upstream: a bare git repository with branches main and v2 of the stand-in app.
+"""The sandbox's upstream: a bare git repository with branches main and v2.
 
-Commits are made with fixed authors and dates, so every build yields the same SHAs and a cached
-baseline layer (whose production checkout came from here) stays consistent with a fresh upstream.
+main is production's code (the stand-in, 1.0.0); v2 is one commit ahead of it: the stand-in at
+2.0.0, or the real HACS app when an app is named (a directory, such as the snapshot in
+../shared/fixtures/hacs-v2/app, or a git URL whose v2 branch is taken). Commits are made with fixed
+authors and dates, so every build yields the same SHAs and a cached baseline layer (whose
+production checkout came from main) stays consistent with a fresh upstream.
 """
 from __future__ import annotations
 
@@ -13,6 +16,19 @@ import tempfile
 from pathlib import Path
 
 APP = Path(__file__).parent / "standin-app"
+# The snapshot of the real app's v2 that this project's machines carry beside the checkout.
+SHARED_APP = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "hacs-v2" / "app"
+
+
+def chosen_app(named: str | None = None) -> str | None:
+    """The app v2 holds: what is named (BASTION_APP or --app), "standin" for the stand-in, else the
+    real app's snapshot when this machine has it."""
+    named = named or os.environ.get("BASTION_APP")
+    if named == "standin":
+        return None
+    if named:
+        return named
+    return str(SHARED_APP) if SHARED_APP.is_dir() else None
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Stand-in Upstream", "GIT_AUTHOR_EMAIL": "upstream@sandbox.invalid",
     "GIT_COMMITTER_NAME": "Stand-in Upstream", "GIT_COMMITTER_EMAIL": "upstream@sandbox.invalid",
@@ -40,8 +56,20 @@ def _write_package(tree: Path, version: str):
     (tree / "package-lock.json").write_text(json.dumps(lock, indent=2) + "\n")
 
 
-def build(bare: Path):
-    """(Re)create the bare repository: main is production's code, v2 one commit ahead."""
+def _app_tree(app: str, into: Path):
+    """The app's files (no .git) laid into a directory."""
+    if Path(app).is_dir():
+        shutil.copytree(app, into, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git", "node_modules"))
+    else:
+        _git(into.parent, "clone", "-q", "--depth", "1", "--branch", "v2", app, str(into / ".clone"))
+        shutil.copytree(into / ".clone", into, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git"))
+        shutil.rmtree(into / ".clone")
+    for path in [into, *into.rglob("*")]:  # a snapshot may be read-only; the tree is ours to commit
+        path.chmod(path.stat().st_mode | 0o200)
+
+
+def build(bare: Path, app: str | None = None):
+    """(Re)create the bare repository: main is production's code, v2 one commit ahead (the app)."""
     if bare.exists():
         shutil.rmtree(bare)
     bare.parent.mkdir(parents=True, exist_ok=True)
@@ -53,8 +81,14 @@ def build(bare: Path):
         _git(tree, "add", "-A")
         _git(tree, "commit", "-q", "-m", "Production: coordination server 1.0", date="2025-10-01T12:00:00Z")
         _git(tree, "checkout", "-q", "-b", "v2")
-        _write_package(tree, "2.0.0")
-        _git(tree, "commit", "-q", "-am", "V2: begin 2.0.0", date="2025-11-10T06:00:00Z")
+        if app:
+            _git(tree, "rm", "-q", "-r", ".")
+            _app_tree(app, tree)
+            _git(tree, "add", "-A")
+            _git(tree, "commit", "-q", "-m", "V2: the HACS app", date="2025-12-10T12:00:00Z")
+        else:
+            _write_package(tree, "2.0.0")
+            _git(tree, "commit", "-q", "-am", "V2: begin 2.0.0", date="2025-11-10T06:00:00Z")
         _git(tree, "clone", "-q", "--bare", str(tree), str(bare))
     _git(bare, "symbolic-ref", "HEAD", "refs/heads/main")
     (bare / "git-daemon-export-ok").touch()

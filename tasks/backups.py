@@ -2,7 +2,7 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
 
-from tasks import template
+from tasks import jinja, template
 
 
 @deploy("Backups")
@@ -17,7 +17,8 @@ def schedule_backups():
     units = [
         files.template(name=f"Unit {d.dev_backup_unit}.{kind}",
                        src=template(f"etc/systemd/system/hacs-dev-backup.{kind}.j2"),
-                       dest=f"/etc/systemd/system/{d.dev_backup_unit}.{kind}", user="root", group="root", mode="644")
+                       dest=f"/etc/systemd/system/{d.dev_backup_unit}.{kind}", user="root", group="root", mode="644",
+                       jinja_env_kwargs=jinja())
         for kind in ("service", "timer")
     ]
     systemd.daemon_reload(name="systemd reads the backup units", _if=lambda: any(u.did_change() for u in units))

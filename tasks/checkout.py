@@ -1,22 +1,12 @@
 import shlex
 
-from pyinfra import host, logger
-from pyinfra.api import FactBase, OperationError, deploy, operation
-from pyinfra.facts.files import Directory, File
+from pyinfra import host
+from pyinfra.api import OperationError, deploy, operation
+from pyinfra.facts.files import Directory, File, FileContents
 from pyinfra.facts.git import GitLocalCommit, GitRemoteBranchCommit
 from pyinfra.operations import files, git
 
-from tasks import template
-
-
-class GitChangedFiles(FactBase):
-    """Tracked files with local changes (the app rewrites some under data/)."""
-
-    def command(self, repo):
-        return f"! test -d {repo}/.git || git -C {repo} status --porcelain --untracked-files=no"
-
-    def process(self, output):
-        return [line[3:] for line in output]
+from tasks import reported, template
 
 
 @operation()
@@ -44,8 +34,9 @@ def owned_by(checkout: str, owner: str):
 
 
 @operation()
-def fast_forward(checkout: str, branch: str, update_script: str, local_changes: str):
-    """Bring the checkout to the upstream tip through the update script (local-changes policy)."""
+def fast_forward(checkout: str, branch: str, update_script: str):
+    """Bring the checkout to the upstream tip through the update script, whose own report (local
+    changes kept in a stash, or why it stopped) is shown in the deploy's output."""
     local = host.get_fact(GitLocalCommit, repo=checkout, ref="HEAD")
     remote = host.get_fact(GitRemoteBranchCommit, repo=checkout, branch=branch)
     if remote is None:
@@ -53,11 +44,17 @@ def fast_forward(checkout: str, branch: str, update_script: str, local_changes: 
     if local == remote:
         host.noop(f"{checkout} is at origin/{branch} ({remote[:12]})")
         return
-    changed = host.get_fact(GitChangedFiles, repo=checkout)
-    if changed and local_changes == "stash" and host.state.is_executing:
-        logger.warning(f"{host.print_prefix}local changes to {', '.join(changed)} are kept in git stash "
-                       f"before the update (dev_local_changes=stash; see `git stash list` in {checkout})")
-    yield update_script
+    yield reported(update_script)
+
+
+@operation()
+def keep_foreign_hook(hook: str):
+    """A post-merge hook bastion did not write (the diary's) is kept beside it before it is replaced."""
+    lines = host.get_fact(FileContents, path=hook)
+    if not lines or any("Managed by bastion" in line for line in lines):
+        host.noop(f"{hook} is bastion's or absent")
+        return
+    yield f"cp -pn {hook} {hook}.hand-made"
 
 
 @deploy("Checkout")
@@ -73,10 +70,10 @@ def update_checkout():
     git.config(name="origin is dev_repo_url", key="remote.origin.url", value=d.dev_repo_url,
                repo=d.dev_checkout, _sudo=True, _sudo_user=d.dev_user)
     update = fast_forward(name=f"Fast-forward to origin/{d.dev_branch}", checkout=d.dev_checkout,
-                          branch=d.dev_branch, update_script=d.dev_update_script,
-                          local_changes=d.dev_local_changes)
+                          branch=d.dev_branch, update_script=d.dev_update_script)
     files.directory(name="Hooks directory owned by root", path=f"{d.dev_checkout}/.git/hooks",
                     user="root", group="root", mode="755")
+    keep_foreign_hook(name="A hand-made post-merge hook is kept", hook=f"{d.dev_checkout}/.git/hooks/post-merge")
     files.template(name="post-merge hook runs the restart path",
                    src=template("dev_checkout/git-hooks/post-merge.j2"),
                    dest=f"{d.dev_checkout}/.git/hooks/post-merge", user="root", group="root", mode="755")

@@ -1,8 +1,55 @@
+import shlex
 from pathlib import Path
 
 from pyinfra import host
-from pyinfra.api import deploy
+from pyinfra.api import FactBase, FileUploadCommand, deploy, operation
 from pyinfra.operations import files
+
+REPO = Path(__file__).resolve().parent.parent
+CATALOG_FOLDERS = ("roles", "personalities")
+
+
+class CatalogFiles(FactBase):
+    """Files of the V2 catalog (roles/, personalities/) under a data root, relative to it."""
+
+    default = list
+
+    def command(self, root):
+        return f"cd {shlex.quote(root)} 2>/dev/null && find {' '.join(CATALOG_FOLDERS)} -type f 2>/dev/null || true"
+
+    def process(self, output):
+        return sorted(output)
+
+
+def local_catalog(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for name in CATALOG_FOLDERS for p in (folder / name).rglob("*")
+                  if p.is_file())
+
+
+@operation()
+def seed_catalog(source: str, data_dir: str, owner: str):
+    """Add the catalog files the data directory lacks; a file that is there, edited or not, is kept."""
+    present = set(host.get_fact(CatalogFiles, root=data_dir))
+    if source.startswith("host:"):
+        origin = source[len("host:"):]
+        missing = [f for f in host.get_fact(CatalogFiles, root=origin) if f not in present]
+    else:
+        origin = str(REPO / source)
+        missing = [f for f in local_catalog(Path(origin)) if f not in present]
+    if not missing:
+        host.noop(f"{data_dir} has the catalog of {source}")
+        return
+    targets = [f"{data_dir}/{name}" for name in missing]
+    # Every folder below data_dir, parents too: install -d would leave unnamed parents root's.
+    folders = sorted({f"{data_dir}/{parent}" for name in missing for parent in Path(name).parents if str(parent) != "."})
+    yield f"install -d -o {owner} -g {owner} -m 750 {' '.join(map(shlex.quote, folders))}"
+    for name, target in zip(missing, targets, strict=True):
+        if source.startswith("host:"):
+            yield f"cp --no-clobber {shlex.quote(f'{origin}/{name}')} {shlex.quote(target)}"
+        else:
+            yield FileUploadCommand(f"{origin}/{name}", target)
+    quoted = " ".join(map(shlex.quote, targets))
+    yield f"chown {owner}:{owner} {quoted} && chmod 640 {quoted}"
 
 
 @deploy("Isolated data")
@@ -16,3 +63,14 @@ def create_data_directory():
     # touch=False: an existing file keeps its content and time; only owner and mode are enforced.
     files.file(name="Secrets file (0600, content never touched)", path=d.dev_env_file,
                user=d.dev_user, group=d.dev_user, mode="600", touch=False)
+
+
+@deploy("Catalog")
+def seed_role_catalog():
+    """Roles and personalities the V2 tools need (take_on_role, adopt_personality): the first deploy
+    seeds them, later ones add only what is missing. Runs after a restore or an adoption, so what came
+    back with the data counts as there."""
+    d = host.data
+    if d.dev_catalog_source:
+        seed_catalog(name=f"Catalog from {d.dev_catalog_source}", source=d.dev_catalog_source,
+                     data_dir=d.dev_data_dir, owner=d.dev_user)

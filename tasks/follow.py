@@ -2,7 +2,7 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
 
-from tasks import template
+from tasks import jinja, template
 
 
 @deploy("Follow the branch")
@@ -15,7 +15,8 @@ def follow_branch():
     units = [
         files.template(name=f"Unit {d.dev_follow_unit}.{kind}",
                        src=template(f"etc/systemd/system/hacs-dev-follow.{kind}.j2"),
-                       dest=f"/etc/systemd/system/{d.dev_follow_unit}.{kind}", user="root", group="root", mode="644")
+                       dest=f"/etc/systemd/system/{d.dev_follow_unit}.{kind}", user="root", group="root", mode="644",
+                       jinja_env_kwargs=jinja())
         for kind in ("service", "timer")
     ]
     reload = systemd.daemon_reload(name="systemd reads the follow units", _if=lambda: any(u.did_change() for u in units))

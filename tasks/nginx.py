@@ -1,5 +1,4 @@
 import re
-
 from pathlib import Path
 
 from pyinfra import host, logger
@@ -30,21 +29,64 @@ def tls_server_name_line(lines: list[str], server_name: str) -> int | None:
     return found
 
 
+def dev_locations(lines: list[str], url_path: str) -> list[tuple[int, int]]:
+    """(first, last) 1-based line numbers of each location block for url_path written into a site."""
+    blocks = []
+    for start, raw in enumerate(lines):
+        if not re.match(rf"\s*location\s+(=\s*)?{re.escape(url_path)}/?\s*\{{", raw.split("#", 1)[0]):
+            continue
+        depth = 0
+        for end in range(start, len(lines)):
+            code = lines[end].split("#", 1)[0]
+            depth += code.count("{") - code.count("}")
+            if depth <= 0:
+                blocks.append((start + 1, end + 1))
+                break
+    return blocks
+
+
+def not_a_simple_proxy(lines: list[str], block: tuple[int, int], port: int) -> str | None:
+    """None when the block only proxies to the dev port on loopback (what the diary wrote); else why not."""
+    first, last = block
+    body = " ".join(line.split("#", 1)[0] for line in lines[first - 1:last])
+    inner = body[body.index("{") + 1:body.rindex("}")]
+    statements = [part.strip() for part in inner.split(";") if part.strip()]
+    foreign = [stmt for stmt in statements if not stmt.startswith("proxy_") or "{" in stmt]
+    if foreign:
+        return f"it also has `{foreign[0][:60]}`"
+    passes = [stmt for stmt in statements if stmt.startswith("proxy_pass")]
+    if len(passes) != 1 or not re.fullmatch(rf"proxy_pass\s+http://(localhost|127\.0\.0\.1):{port}/?", passes[0]):
+        return f"it does not proxy to the dev port {port} on this host"
+    return None
+
+
 @operation()
-def include_in_server_block(site: str, server_name: str, snippet: str):
-    """One include line after server_name in the TLS server block; the rest of the file untouched."""
+def include_in_server_block(site: str, server_name: str, snippet: str, url_path: str, state_dir: str):
+    """One include line in the TLS server block: in place of a hand-made location for url_path (adoption;
+    preflight made sure it is the simple one), else after server_name. The rest of the file untouched;
+    the site as it was is kept for the nginx check to put back if nginx -t fails."""
     lines = host.get_fact(FileContents, path=site)
     if lines is None:
-        raise OperationError(f"production_nginx_site={site}: no such file on the host; point it at the site that serves {server_name}")
+        raise OperationError(f"production_nginx_site={site}: no such file on the host; "
+                             f"point it at the site that serves {server_name}")
     include = f"include {snippet};"
     if any(line.split("#", 1)[0].strip() == include for line in lines):
         host.noop(f"{site} includes {snippet}")
         return
     number = tls_server_name_line(lines, server_name)
     if number is None:
-        raise OperationError(f"production_nginx_site={site}: no server block listens on 443 for {server_name}; fix server_name or the site")
-    indent = re.match(r"\s*", lines[number - 1]).group(0)
-    yield f"sed -i '{number}a\\{indent}{include}' {site}"
+        raise OperationError(f"production_nginx_site={site}: no server block listens on 443 for {server_name}; "
+                             f"fix server_name or the site")
+    kept = f"{state_dir}/{Path(site).name}"
+    yield f"cp -p {site} {kept}.previous"
+    hand_made = dev_locations(lines, url_path)
+    if hand_made:
+        (first, last), = hand_made
+        indent = re.match(r"\s*", lines[first - 1]).group(0)
+        yield f"cp -pn {site} {kept}.before-adoption; sed -i '{first},{last}c\\{indent}{include}' {site}"
+    else:
+        indent = re.match(r"\s*", lines[number - 1]).group(0)
+        yield f"sed -i '{number}a\\{indent}{include}' {site}"
 
 
 @operation()
@@ -89,7 +131,8 @@ def publish_dev_endpoint():
     if host.get_fact(File, path=d.production_nginx_site):
         site = [include_in_server_block(name="Production server block includes the dev snippet",
                                         site=d.production_nginx_site, server_name=d.server_name,
-                                        snippet=d.dev_nginx_snippet)]
+                                        snippet=d.dev_nginx_snippet, url_path=d.dev_url_path,
+                                        state_dir=d.bastion_state_dir)]
     else:
         site = standalone_site(d)
     changed = lambda: any(op.did_change() for op in [snippet, *site])  # noqa: E731

@@ -23,6 +23,9 @@ RESERVED_ENVIRONMENT = {"SSE_PORT": "dev_port", "SSE_HOST": "dev_listen_address"
                         "NODE_ENV": "dev_node_env"}
 
 
+REPO = Path(__file__).resolve().parent.parent
+
+
 class PreflightFailed(SystemExit):
     pass
 
@@ -30,21 +33,26 @@ class PreflightFailed(SystemExit):
 # --- facts ---------------------------------------------------------------------------------
 
 class PortListeners(FactBase):
-    """Processes listening on a TCP port: pid, user, working directory, command line, systemd unit."""
+    """Processes listening on a TCP port: pid, user, working directory, command line, systemd unit,
+    and the two settings of the app's environment that adoption needs (never a secret)."""
 
     default = list
+    keys = ("pid", "user", "cwd", "cmdline", "unit", "data_root", "sse_host")
 
     def command(self, port):
         return (
             f"command -v ss >/dev/null || exit 0; "
             f"for pid in $(ss -Htlnp 'sport = :{port}' | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do "
-            f"printf '%s\\t%s\\t%s\\t%s\\t%s\\n' \"$pid\" \"$(ps -o user= -p $pid)\" "
+            f"env=$(tr '\\0' '\\n' < /proc/$pid/environ); "
+            f"printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' \"$pid\" \"$(ps -o user= -p $pid)\" "
             f"\"$(readlink /proc/$pid/cwd)\" \"$(tr '\\0' ' ' < /proc/$pid/cmdline)\" "
-            f"\"$(grep -o '[^/]*\\.service' /proc/$pid/cgroup | tail -n 1)\"; done")
+            f"\"$(grep -o '[^/]*\\.service' /proc/$pid/cgroup | tail -n 1)\" "
+            f"\"$(echo \"$env\" | sed -n 's/^V2_DATA_ROOT=//p')\" \"$(echo \"$env\" | sed -n 's/^SSE_HOST=//p')\"; done")
 
     def process(self, output):
-        keys = ("pid", "user", "cwd", "cmdline", "unit")
-        return [dict(zip(keys, (line.split("\t") + [""] * 5)[:5])) for line in output if line.strip()]
+        width = len(self.keys)
+        return [dict(zip(self.keys, (line.split("\t") + [""] * width)[:width], strict=True))
+                for line in output if line.strip()]
 
 
 class UpstreamBranch(FactBase):
@@ -169,6 +177,12 @@ def settings_problems(d) -> list[str]:
     if d.restore_from and not str(d.restore_from).startswith("host:") and not Path(d.restore_from).is_file():
         problems.append(f"restore_from={d.restore_from}: no such file on this machine; give a backup archive "
                         f"(see backup.py), or host:/path for one on the host")
+    if not re.fullmatch(r"/run/[A-Za-z0-9._-]+", str(d.dev_runtime_dir)):
+        problems.append(f"dev_runtime_dir={d.dev_runtime_dir!r}: give /run/NAME (systemd makes it for the unit)")
+    source = d.dev_catalog_source
+    if source and not (str(source).startswith("host:/") or (REPO / str(source)).is_dir()):
+        problems.append(f"dev_catalog_source={source}: no such folder in this project; give one (e.g. files/catalog), "
+                        f"host:/path for a data root on the host, or None")
     if d.dev_local_changes not in ("stash", "fail"):
         problems.append(f"dev_local_changes={d.dev_local_changes!r}: use stash or fail")
     return problems
@@ -180,16 +194,27 @@ def orphans(d) -> list[dict]:
 
 
 def host_problems(d) -> list[str]:
+    from tasks.adoption import hand_made_servers, interrupted_adoption
+
     problems = []
     production_pids = {p["pid"] for p in host.get_fact(PortListeners, port=d.production_port)}
+    hand_made = [p["pid"] for p in hand_made_servers(d)]
     for p in orphans(d):
         where = f"PID {p['pid']} (user {p['user']}, cwd {p['cwd']}, command: {p['cmdline'].strip()})"
         if p["pid"] in production_pids:
             problems.append(f"dev_port={d.dev_port}: taken by {where}, which also serves production's port "
                             f"{d.production_port}; choose another dev_port (production is never stopped)")
-        elif not d.dev_stop_orphans:
+        elif p["pid"] in hand_made and not d.adopt:
+            problems.append(f"dev_port={d.dev_port}: the dev server started by hand runs there ({where}); adopt it "
+                            f"with its data and secrets: rerun with --data adopt=True (add --dry to see the plan first)")
+        elif p["pid"] not in hand_made and not d.dev_stop_orphans:
             problems.append(f"dev_port={d.dev_port}: taken by {where}, not by {d.dev_unit}; stop it yourself, "
                             f"rerun with --data dev_stop_orphans=True to have the deploy stop it, or choose another dev_port")
+    if d.adopt and hand_made:
+        problems += adoption_problems(d)
+    if not d.adopt and interrupted_adoption(d):
+        problems.append(f"adopt: an adoption was interrupted after the hand-made server stopped "
+                        f"({d.bastion_state_dir}/adoption-in-progress); rerun with --data adopt=True to finish it")
     branch = host.get_fact(UpstreamBranch, url=d.dev_repo_url, branch=d.dev_branch)
     if branch is None:  # no git on the host yet (a blank droplet): ask from here instead
         branch = _local_upstream_branch(d.dev_repo_url, d.dev_branch)
@@ -202,13 +227,7 @@ def host_problems(d) -> list[str]:
     if host.get_fact(ForeignDirectory, path=d.dev_checkout):
         problems.append(f"dev_checkout={d.dev_checkout}: exists, is not empty and is not a git checkout; "
                         f"move it away or choose another dev_checkout")
-    site = host.get_fact(FileContents, path=d.production_nginx_site) or []
-    by_hand = [n for n, line in enumerate(site, start=1)
-               if re.match(rf"\s*location\s+(=\s*)?{re.escape(d.dev_url_path)}/?\s*\{{", line.split("#", 1)[0])]
-    if by_hand:
-        problems.append(f"production_nginx_site: {d.production_nginx_site} already has a location for "
-                        f"{d.dev_url_path} (line {', '.join(map(str, by_hand))}), made by hand; remove that block "
-                        f"(bastion's snippet {d.dev_nginx_snippet} replaces it) and deploy again")
+    problems += site_problems(d, host.get_fact(FileContents, path=d.production_nginx_site) or [])
     nginx = host.get_fact(NginxConfigTest)
     if nginx is not None and not nginx[0]:
         problems.append(f"production_nginx_site: nginx -t already fails before this deploy touched anything "
@@ -222,6 +241,62 @@ def host_problems(d) -> list[str]:
         if lost:
             problems.append(f"dev_packages: apt finds no {', '.join(lost)}; enable the distribution's "
                             f"main/universe sources or remove them from dev_packages")
+    return problems
+
+
+def site_problems(d, site: list[str]) -> list[str]:
+    """A location for dev_url_path written by hand into production's site: adoption replaces it when it
+    is the simple proxy the diary wrote; anything else is for a human."""
+    from tasks.nginx import dev_locations, not_a_simple_proxy
+
+    blocks = dev_locations(site, d.dev_url_path)
+    where = f"production_nginx_site: {d.production_nginx_site} already has a location for {d.dev_url_path}"
+    if len(blocks) > 1:
+        return [f"{where} at lines {', '.join(str(first) for first, _ in blocks)}, made by hand; "
+                f"keep at most one (bastion's snippet {d.dev_nginx_snippet} replaces it) and deploy again"]
+    if not blocks:
+        return []
+    (first, last), = blocks
+    why = not_a_simple_proxy(site, (first, last), d.dev_port)
+    if why:
+        return [f"{where} (lines {first}-{last}) that is not the simple hand-made proxy: {why}; adapt it by hand "
+                f"(bastion's snippet {d.dev_nginx_snippet} replaces it) and deploy again"]
+    if not d.adopt:
+        return [f"{where} (line {first}), made by hand; rerun with --data adopt=True to have it replaced by "
+                f"bastion's snippet (add --dry to see the plan first), or remove that block yourself"]
+    return []
+
+
+class LocalCommits(FactBase):
+    """How many commits HEAD has that no remote-tracking branch has (0 when path is no checkout)."""
+
+    def command(self, path):
+        return f"git -C {path} rev-list --count HEAD --not --remotes 2>/dev/null || echo 0"
+
+    def process(self, output):
+        return int(output[0]) if output and output[0].isdigit() else 0
+
+
+def adoption_problems(d) -> list[str]:
+    """adopt=True and a hand-made dev server runs: anything but the expected setup stops the run."""
+    from tasks.adoption import data_root, hand_made_servers
+
+    problems = []
+    listeners = orphans(d)
+    if len(listeners) > 1:
+        problems.append(f"dev_port={d.dev_port}: {len(listeners)} processes listen there (PIDs "
+                        f"{', '.join(p['pid'] for p in listeners)}); adoption takes over one hand-made server: "
+                        f"stop the others yourself, then adopt")
+    [server] = hand_made_servers(d)
+    root = data_root(server)
+    for key in ("production_data_dir", "production_checkout", "production_old_checkout", "production_backups_dir"):
+        if _within(root, getattr(d, key)):
+            problems.append(f"adopt: the hand-made server's V2_DATA_ROOT={root} is inside production's {key} "
+                            f"({getattr(d, key)}); bastion never carries production's data: move the dev data by hand")
+    ahead = host.get_fact(LocalCommits, path=d.dev_checkout)
+    if ahead:
+        problems.append(f"dev_checkout={d.dev_checkout}: has {ahead} commit(s) that origin does not; push them "
+                        f"(or move the checkout away), then adopt")
     return problems
 
 
@@ -257,7 +332,10 @@ def check_settings_and_host():
         print(f"preflight on {host.name}: {len(problems)} problem(s); nothing on the host was changed:\n{lines}",
               file=sys.stderr, flush=True)
         raise PreflightFailed(2)
-    for p in orphans(d):
+    from tasks.adoption import hand_made_servers
+
+    adopted = [p["pid"] for p in hand_made_servers(d)] if d.adopt else []
+    for p in (p for p in orphans(d) if p["pid"] not in adopted):
         logger.warning(f"{host.print_prefix}stopping PID {p['pid']} on dev_port {d.dev_port} "
                        f"(cwd {p['cwd']}, command: {p['cmdline'].strip()}): dev_stop_orphans=True")
         server.shell(name=f"Stop orphan PID {p['pid']} on port {d.dev_port}",

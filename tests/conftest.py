@@ -3,6 +3,10 @@
 Two at once: "deployed" carries the dev environment that the testinfra suite (tests/verify)
 checks; "scratch" is reset to pristine by the tests that break, kill or rebuild things.
 Without --hosts, tests/verify runs against the deployed sandbox; with --hosts, against that host.
+
+The deployed sandbox serves the real HACS app (--app: a directory or git URL of it; by default the
+snapshot in ../shared/fixtures/hacs-v2 when this machine has it, else the stand-in). The scratch
+sandboxes serve the stand-in, which starts in milliseconds and is easy to break on purpose.
 """
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import os
 
 import pytest
 
-from sandbox import baseline
+from sandbox import baseline, upstream
 from sandbox.machine import Sandbox
 from tests import harness, production
 from tests.settings import load
@@ -20,6 +24,12 @@ SCRATCH = (os.environ.get("BASTION_TEST_SCRATCH", "bst-scratch"), os.environ.get
 
 
 FIGURES: dict[str, str] = {}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--app", default=None,
+                     help="the HACS app the deployed sandbox serves on v2: a directory or git URL (default: "
+                          "../shared/fixtures/hacs-v2/app when present), or 'standin'")
 
 
 @pytest.fixture(scope="session")
@@ -41,9 +51,11 @@ def settings():
 
 
 @pytest.fixture(scope="session")
-def deployed_sandbox():
+def deployed_sandbox(request, figures):
     """A sandbox with the production baseline, then the dev environment deployed on it once."""
-    sandbox = baseline.up(Sandbox(*DEPLOYED))
+    app = upstream.chosen_app(request.config.getoption("--app"))
+    figures["app the deployed sandbox serves"] = app or "the stand-in (sandbox/standin-app)"
+    sandbox = baseline.up(Sandbox(*DEPLOYED, app=app))
     try:
         before = production.snapshot(harness.testinfra_host(sandbox))
         first = harness.deploy(sandbox)

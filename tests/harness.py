@@ -11,6 +11,7 @@ from pathlib import Path
 
 import testinfra
 
+from sandbox import upstream
 from sandbox.machine import Sandbox
 from tests.settings import REPO, load
 
@@ -68,14 +69,70 @@ def invocation(sandbox: Sandbox, unit: str) -> str:
 
 
 def served_commit(sandbox: Sandbox) -> str:
-    """The commit the dev endpoint serves through nginx, or "" while it does not answer."""
+    """The commit the dev endpoint serves: the one its running server started on (recorded by the
+    unit, since /health names none), while nginx answers healthy for the dev port; else ""."""
     s = load()
     out = sandbox.ssh(f"curl -sk --max-time 3 --resolve {s.server_name}:443:127.0.0.1 "
-                      f"https://{s.server_name}{s.dev_url_path}/health", check=False).stdout
+                      f"https://{s.server_name}{s.dev_url_path}/health; echo; "
+                      f"cat {s.dev_runtime_dir}/commit 2>/dev/null", check=False).stdout
+    reply, _, commit = out.partition("\n")
     try:
-        return json.loads(out).get("commit", "")
+        health = json.loads(reply)
     except ValueError:
         return ""
+    healthy = health.get("status") == "healthy" and str(health.get("port")) == str(s.dev_port)
+    return commit.strip() if healthy else ""
+
+
+def call_tool(sandbox: Sandbox, name: str, arguments: dict | None = None, path: str | None = None) -> dict:
+    """A JSON-RPC tools/call through nginx, as the team's client sends it (to the bare dev_url_path, or
+    path); the tool's own result, or {"error": ...} when the app refuses it."""
+    s = load()
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                       "params": {"name": name, "arguments": arguments or {}}})
+    out = sandbox.ssh(f"curl -sk -X POST -H 'Content-Type: application/json' "
+                      f"--resolve {s.server_name}:443:127.0.0.1 https://{s.server_name}{path or s.dev_url_path} "
+                      f"--data-binary @- <<'EOF'\n{body}\nEOF").stdout
+    reply = json.loads(out)
+    if "error" in reply:
+        return {"error": reply["error"]}
+    return json.loads(reply["result"]["content"][0]["text"])
+
+
+WATCHED = "/etc /mnt /usr/local /var/lib/bastion /var/lib/hacs-dev"
+
+
+def mark(sandbox):
+    sandbox.ssh("touch /run/bastion-test-marker && sleep 1.1")
+
+
+def changed_since_mark(sandbox) -> list[str]:
+    """Every file or directory under the watched trees modified after mark()."""
+    out = sandbox.ssh(f"find {WATCHED} -xdev -newer /run/bastion-test-marker -print 2>/dev/null", check=False)
+    return out.stdout.split()
+
+
+def preflight_lines(run) -> list[str]:
+    text = run.stderr.split("nothing on the host was changed:\n", 1)
+    assert len(text) == 2, run.output[-3000:]
+    return [line.strip() for line in text[1].splitlines() if line.startswith("  ")]
+
+
+SERVER = "src/streamable-http-server.js"
+
+
+def push_server_that_throws(sandbox: Sandbox, message: str = "A commit that cannot start") -> tuple[str, str]:
+    """Push a commit whose server throws at start (after its shebang line, if it has one, as the
+    real app's does); returns that commit and the good server source, to push back as a fix."""
+    branch = load().dev_branch
+    good = upstream.read_file(sandbox.upstream_repo, branch, SERVER)
+    shebang, rest = good.split("\n", 1) if good.startswith("#!") else ("", good)
+    broken = (f"{shebang}\n" if shebang else "") + "throw new Error('broken on purpose');\n" + rest
+    return upstream.push_commit(sandbox.upstream_repo, branch, {SERVER: broken}, message), good
+
+
+def push_server(sandbox: Sandbox, source: str, message: str = "Fix start") -> str:
+    return upstream.push_commit(sandbox.upstream_repo, load().dev_branch, {SERVER: source}, message)
 
 
 def verify_suite(sandbox: Sandbox) -> subprocess.CompletedProcess:

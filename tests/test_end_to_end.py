@@ -39,18 +39,38 @@ def test_suite_runs_against_the_host_by_its_ssh_address(sb):
 
 
 def test_data_written_through_the_endpoint_lands_in_the_dev_data_only(sb, settings):
-    call = json.dumps({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
-                       "params": {"name": "write_note", "arguments": {"name": "e2e", "content": "kept"}}})
-    sb.ssh(f"curl -sk -X POST --resolve {settings.server_name}:443:127.0.0.1 "
-           f"https://{settings.server_name}{settings.dev_url_path}/mcp -d '{call}'")
-    assert sb.ssh(f"cat {settings.dev_data_dir}/notes/e2e.json").stdout.strip() == '{"name":"e2e","content":"kept"}'
-    assert sb.ssh(f"test -e {settings.production_data_dir}/notes/e2e.json", check=False).returncode != 0
+    made = harness.call_tool(sb, "bootstrap_v2", {"name": "EndToEnd"})
+    instance = made["instanceId"]
+    sb.instance = instance
+    prefs = json.loads(sb.ssh(f"cat {settings.dev_data_dir}/instances/{instance}/preferences.json").stdout)
+    assert prefs["name"] == "EndToEnd"
+    assert sb.ssh(f"find / -xdev -path '*/instances/{instance}' -not -path '{settings.dev_data_dir}/*'",
+                  check=False).stdout == ""
+    assert sb.ssh(f"stat -c %a {settings.dev_data_dir}/instances/{instance}/preferences.json").stdout.strip() in (
+        "640", "600"), "UMask=0027: nothing the server writes is world-readable"
 
 
 def test_a_redeploy_keeps_the_data(sb, settings):
     again = harness.deploy(sb)
     assert again.returncode == 0 and again.changed == []
-    assert "kept" in sb.ssh(f"cat {settings.dev_data_dir}/notes/e2e.json").stdout
+    listed = harness.call_tool(sb, "get_all_instances")["instances"]
+    assert sb.instance in [i["instanceId"] for i in listed]
+
+
+def test_the_dev_data_is_usable_out_of_the_box(sb, settings):
+    """take_on_role needs a catalog under V2_DATA_ROOT: the first deploy seeded it."""
+    instance = harness.call_tool(sb, "bootstrap_v2", {"name": "Catalog"})["instanceId"]
+    taken = harness.call_tool(sb, "take_on_role", {"instanceId": instance, "role": "Developer"})
+    assert taken.get("success"), taken
+
+
+def test_the_catalog_is_never_overwritten_and_adopt_with_nothing_to_adopt_changes_nothing(sb, settings):
+    role = f"{settings.dev_data_dir}/roles/Developer/role.json"
+    sb.ssh(f"echo '{{\"roleId\": \"Developer\", \"description\": \"edited by the team\"}}' > {role}")
+    run = harness.deploy(sb, "--data", "adopt=True")
+    assert run.returncode == 0 and run.changed == [], run.output[-3000:]
+    assert "edited by the team" in sb.ssh(f"cat {role}").stdout
+    assert "adoption" not in run.stderr
 
 
 @pytest.mark.parametrize("puller", ["root", "service user"])
@@ -64,30 +84,27 @@ def test_push_then_git_pull_fires_the_hook_and_serves_the_new_commit(sb, setting
 
 
 def test_the_hook_says_so_when_the_new_commit_does_not_come_up(sb, settings):
-    server = upstream.read_file(sb.upstream_repo, settings.dev_branch, "src/streamable-http-server.js")
-    upstream.push_commit(sb.upstream_repo, settings.dev_branch,
-                         {"src/streamable-http-server.js": "throw new Error('broken on purpose');\n" + server},
-                         "A commit that cannot start")
+    _, server = harness.push_server_that_throws(sb)
     pull = sb.ssh(f"cd {settings.dev_checkout} && git pull 2>&1")
     assert "did not come up healthy" in pull.stdout
     assert "broken on purpose" in pull.stdout, "the journal lines name the cause"
-    fixed = upstream.push_commit(sb.upstream_repo, settings.dev_branch,
-                                 {"src/streamable-http-server.js": server}, "Fix start")
+    fixed = harness.push_server(sb, server)
     assert f"{fixed[:12]} is up" in sb.ssh(f"cd {settings.dev_checkout} && git pull 2>&1").stdout
 
 
 def test_deploy_fast_forwards_and_keeps_local_changes_in_a_stash(sb, settings):
-    # The running app has rewritten the tracked data/server-state.json; upstream changes it too.
-    assert "data/server-state.json" in sb.ssh(f"git -C {settings.dev_checkout} status --short").stdout
-    new = upstream.push_commit(sb.upstream_repo, settings.dev_branch,
-                               {"data/server-state.json": '{"upstream": true}\n'}, "Upstream data change")
+    # Tracked files under data/ are rewritten at run time (by the app, or by hand); upstream changes one too.
+    tracked = sb.ssh(f"git -C {settings.dev_checkout} ls-files data | grep '\\.json$' | head -n 1").stdout.strip()
+    sb.ssh(f"cd {settings.dev_checkout} && echo '{{\"rewritten\": \"at run time\"}}' > {tracked}")
+    new = upstream.push_commit(sb.upstream_repo, settings.dev_branch, {tracked: '{"upstream": true}\n'},
+                               "Upstream data change")
     run = harness.deploy(sb)
     assert run.returncode == 0, run.output[-4000:]
-    assert "local changes to data/server-state.json are kept in git stash" in run.output
+    assert "hacs-dev-update: local changes kept in git stash" in run.output and f"M {tracked}" in run.output
     assert harness.served_commit(sb) == new
     stashes = sb.ssh(f"git -C {settings.dev_checkout} stash list").stdout
     assert "bastion: local changes before" in stashes
-    assert sb.ssh(f"git -C {settings.dev_checkout} stash show -p stash@{{0}}").stdout.count("startedAt") >= 1
+    assert "at run time" in sb.ssh(f"git -C {settings.dev_checkout} stash show -p stash@{{0}}").stdout
 
 
 def test_dependencies_reinstall_only_when_the_lock_file_changes(sb, settings):

@@ -38,7 +38,7 @@ def test_pushes_are_served_within_the_interval_with_no_command_on_the_host(follo
     latencies = []
     for n in range(3):
         new = upstream.push_commit(following.upstream_repo, settings.dev_branch, {"NEWS.md": f"push {n}\n"}, f"Push {n}")
-        latencies.append(wait_until(lambda: harness.served_commit(following) == new, INTERVAL + 10))
+        latencies.append(wait_until(lambda new=new: harness.served_commit(following) == new, INTERVAL + 10))
     figures[f"push-to-live latency, {INTERVAL} s interval (median of {len(latencies)})"] = (
         f"{statistics.median(latencies):.1f} s (max {max(latencies):.1f} s)")
     def journal():
@@ -58,10 +58,7 @@ def test_nothing_restarts_when_nothing_moved(following, settings):
 def test_a_commit_that_exits_at_start_is_rolled_back_and_reported(following, settings):
     good = upstream.head(following.upstream_repo, settings.dev_branch)
     wait_until(lambda: harness.served_commit(following) == good, 5)
-    server = upstream.read_file(following.upstream_repo, settings.dev_branch, "src/streamable-http-server.js")
-    bad = upstream.push_commit(following.upstream_repo, settings.dev_branch,
-                               {"src/streamable-http-server.js": "throw new Error('broken on purpose');\n" + server},
-                               "A commit that exits at start")
+    bad, server = harness.push_server_that_throws(following, "A commit that exits at start")
     wait_until(lambda: f"failed_commit={bad}" in following.ssh(
         f"cat {settings.bastion_state_dir}/follow.state", check=False).stdout, INTERVAL + 30)
     assert harness.served_commit(following) == good
@@ -76,8 +73,7 @@ def test_a_commit_that_exits_at_start_is_rolled_back_and_reported(following, set
     before = harness.invocation(following, settings.dev_unit)
     time.sleep(INTERVAL + 2)
     assert harness.invocation(following, settings.dev_unit) == before
-    fixed = upstream.push_commit(following.upstream_repo, settings.dev_branch,
-                                 {"src/streamable-http-server.js": server}, "Fix start")
+    fixed = harness.push_server(following, server)
     wait_until(lambda: harness.served_commit(following) == fixed, INTERVAL + 10)
     assert status(following)["last_sync"]["outcome"] == "deployed"
 
@@ -91,7 +87,10 @@ def test_status_report_for_people_and_scripts(pristine, settings):
     assert report["health_through_nginx"]["healthy"] is True
     assert report["newest_backup"]["age_seconds"] < 60
     text = status(pristine, "text")
-    assert "(up to date)" in text and ": healthy (serving" in text and "old" in text
+    assert "(up to date)" in text and ": healthy (version 2.0.0)" in text and "old" in text
+    assert f"started on {report['deployed_commit'][:12]}" in text
+    assert report["service"]["running_commit"] == report["deployed_commit"]
+    assert "commit" not in report["health_through_nginx"], "the app's /health names no commit"
     assert harness.deploy(pristine).changed == [], "status changed nothing"
 
 
@@ -106,5 +105,6 @@ def test_the_skill_names_the_endpoint_nginx_serves(pristine, settings):
     snippet = pristine.ssh(f"cat {settings.dev_nginx_snippet}").stdout
     assert f"location = {path} {{" in snippet
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize"})
-    reply = pristine.ssh(f"curl -sk -X POST --resolve {host}:443:127.0.0.1 {endpoint} -d '{body}'").stdout
+    reply = pristine.ssh(f"curl -sk -X POST -H 'Content-Type: application/json' --resolve {host}:443:127.0.0.1 "
+                         f"{endpoint} -d '{body}'").stdout
     assert json.loads(reply)["result"]["serverInfo"]

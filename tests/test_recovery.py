@@ -6,12 +6,8 @@ import time
 from tests import harness
 
 
-def call_tool(sandbox, settings, name, arguments):
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                       "params": {"name": name, "arguments": arguments}})
-    out = sandbox.ssh(f"curl -sk -X POST --resolve {settings.server_name}:443:127.0.0.1 "
-                      f"https://{settings.server_name}{settings.dev_url_path}/mcp -d '{body}'").stdout
-    return json.loads(out)
+def instances(sandbox) -> list[str]:
+    return [i["instanceId"] for i in harness.call_tool(sandbox, "get_all_instances")["instances"]]
 
 
 def archives(sandbox, settings):
@@ -49,25 +45,24 @@ def test_retention_keeps_the_last_n_and_never_a_labelled_one(pristine, settings)
 
 def test_restore_backs_up_what_it_replaces(pristine, settings):
     harness.deployed(pristine)
-    call_tool(pristine, settings, "write_note", {"name": "old", "content": "from the first life"})
+    old = harness.call_tool(pristine, "bootstrap_v2", {"name": "FirstLife"})["instanceId"]
     pristine.ssh(settings.dev_backup_script)
     [archive] = archives(pristine, settings)
-    call_tool(pristine, settings, "write_note", {"name": "newer", "content": "written after the backup"})
+    newer = harness.call_tool(pristine, "bootstrap_v2", {"name": "AfterTheBackup"})["instanceId"]
     run = harness.deployed(pristine, "--data", f"restore_from=host:{settings.dev_backups_dir}/{archive}")
     assert "Restore | Restore the dev data from" in " ".join(run.changed)
-    assert call_tool(pristine, settings, "read_note", {"name": "old"})["result"]
-    assert "error" in call_tool(pristine, settings, "read_note", {"name": "newer"})
+    assert instances(pristine) == [old]
     pre = [n for n in archives(pristine, settings) if n.endswith("-pre-restore.tar.gz")]
     assert len(pre) == 1
     listing = pristine.ssh(f"tar -tzf {settings.dev_backups_dir}/{pre[0]}").stdout
-    assert "notes/newer.json" in listing
+    assert f"instances/{newer}/preferences.json" in listing
     again = harness.deployed(pristine, "--data", f"restore_from=host:{settings.dev_backups_dir}/{archive}")
     assert again.changed == [], "the same archive is restored once"
 
 
 def test_production_snapshot_reads_production_and_backs_up_dev_first(pristine, settings):
     harness.deployed(pristine)
-    call_tool(pristine, settings, "write_note", {"name": "dev-only", "content": "x"})
+    dev_only = harness.call_tool(pristine, "bootstrap_v2", {"name": "DevOnly"})["instanceId"]
     prod = f"find {settings.production_data_dir} -type f -print0 | sort -z | xargs -0 sha256sum"
     production_before = pristine.ssh(prod).stdout
     run = harness.deploy(pristine, deploy_file="snapshot.py")
@@ -78,18 +73,17 @@ def test_production_snapshot_reads_production_and_backs_up_dev_first(pristine, s
     assert pristine.ssh(f"test -f {settings.dev_data_dir}/projects/coordination-system-v2.json", check=False).returncode == 0
     assert pristine.ssh(f"stat -c %U {settings.dev_data_dir}/projects").stdout.strip() == settings.dev_user
     [pre] = [n for n in archives(pristine, settings) if n.endswith("-pre-snapshot.tar.gz")]
-    assert "notes/dev-only.json" in pristine.ssh(f"tar -tzf {settings.dev_backups_dir}/{pre}").stdout
-    assert call_tool(pristine, settings, "get_server_status", {})["result"]
+    assert f"instances/{dev_only}/" in pristine.ssh(f"tar -tzf {settings.dev_backups_dir}/{pre}").stdout
+    assert harness.call_tool(pristine, "get_server_status")["status"] == "operational"
 
 
 def test_drill_rebuild_a_blank_host_from_a_backup(pristine, blank, settings, tmp_path, figures):
     # Sandbox A, with production: deploy, write through the app, back up, fetch, destroy A.
     harness.deployed(pristine)
-    written = call_tool(pristine, settings, "write_note", {"name": "survivor", "content": "made on A"})
-    assert "result" in written
+    survivor = harness.call_tool(pristine, "bootstrap_v2", {"name": "Survivor"})["instanceId"]
     run = harness.deploy(pristine, "--data", f"local_backups_dir={tmp_path}", deploy_file="backup.py")
     assert run.returncode == 0, run.output[-4000:]
-    on_a = pristine.ssh(f"sha256sum < {settings.dev_data_dir}/notes/survivor.json").stdout
+    on_a = pristine.ssh(f"sha256sum < {settings.dev_data_dir}/instances/{survivor}/preferences.json").stdout
     [archive] = (tmp_path / "sandbox").glob("v2-dev-data-*.tar.gz")
     pristine.down()
 
@@ -108,9 +102,8 @@ def test_drill_rebuild_a_blank_host_from_a_backup(pristine, blank, settings, tmp
 
     suite = harness.verify_suite(blank)
     assert suite.returncode == 0, suite.stdout[-4000:]
-    on_b = blank.ssh(f"sha256sum < {settings.dev_data_dir}/notes/survivor.json").stdout
+    on_b = blank.ssh(f"sha256sum < {settings.dev_data_dir}/instances/{survivor}/preferences.json").stdout
     assert on_b == on_a
-    assert json.loads(call_tool(blank, settings, "read_note", {"name": "survivor"})["result"]["content"][0]["text"]) == \
-        {"name": "survivor", "content": "made on A"}
+    assert instances(blank) == [survivor]
     assert blank.ssh(f"test -e {settings.production_nginx_site}", check=False).returncode != 0
     assert "SELF-SIGNED" in blank.ssh(f"cat {settings.dev_nginx_site}").stdout

@@ -6,28 +6,8 @@ import time
 
 import pytest
 
-from sandbox import upstream
 from tests import harness
 from tests.settings import REPO
-
-WATCHED = "/etc /mnt /usr/local /var/lib/bastion /var/lib/hacs-dev"
-
-
-def mark(sandbox):
-    sandbox.ssh("touch /run/bastion-test-marker && sleep 1.1")
-
-
-def changed_since_mark(sandbox) -> list[str]:
-    """Every file or directory under the watched trees modified after mark()."""
-    out = sandbox.ssh(f"find {WATCHED} -xdev -newer /run/bastion-test-marker -print 2>/dev/null", check=False)
-    return out.stdout.split()
-
-
-def preflight_lines(run) -> list[str]:
-    text = run.stderr.split("nothing on the host was changed:\n", 1)
-    assert len(text) == 2, run.output[-3000:]
-    return [line.strip() for line in text[1].splitlines() if line.startswith("  ")]
-
 
 BAD_SETTINGS = [
     ("dev_port=3444", "dev_port=3444: that is production's port (production_port); choose another"),
@@ -36,8 +16,10 @@ BAD_SETTINGS = [
     ("dev_data_dir=/mnt/coordinaton_mcp_data/production-data/v2",
      "dev_data_dir=/mnt/coordinaton_mcp_data/production-data/v2: lies inside production's production_data_dir"),
     ("dev_checkout=/mnt/coordinaton_mcp_data", "dev_checkout=/mnt/coordinaton_mcp_data: contains production's"),
-    ("dev_env_file=/mnt/coordinaton_mcp_data/production/secrets.env", "dev_env_file=/mnt/coordinaton_mcp_data/production/secrets.env: lies inside production's production_checkout"),
-    ("dev_backups_dir=/mnt/coordinaton_mcp_data/production-data-backups", "dev_backups_dir=/mnt/coordinaton_mcp_data/production-data-backups: is production's production_backups_dir"),
+    ("dev_env_file=/mnt/coordinaton_mcp_data/production/secrets.env",
+     "dev_env_file=/mnt/coordinaton_mcp_data/production/secrets.env: lies inside production's production_checkout"),
+    ("dev_backups_dir=/mnt/coordinaton_mcp_data/production-data-backups",
+     "dev_backups_dir=/mnt/coordinaton_mcp_data/production-data-backups: is production's production_backups_dir"),
     ("dev_data_dir=v2-dev-data", "dev_data_dir=v2-dev-data: a relative path; give an absolute one"),
     ("dev_unit=mcp-coordination", "dev_unit=mcp-coordination: that is production's unit"),
     ('dev_extra_environment={"V2_DATA_ROOT": "/mnt/coordinaton_mcp_data/"}',
@@ -47,18 +29,20 @@ BAD_SETTINGS = [
     ("dev_branch=no-such-branch", "dev_branch=no-such-branch: git://"),
     ("dev_repo_url=git://{host}:9/hacs.git", "dev_repo_url=git://{host}:9/hacs.git: cannot be reached from the host"),
     ('dev_packages=["git", "nginx", "no-such-package-bastion"]', "dev_packages: apt finds no no-such-package-bastion"),
+    ("dev_catalog_source=files/no-such-catalog", "dev_catalog_source=files/no-such-catalog: no such folder in this project"),
+    ("dev_runtime_dir=/var/run-hacs", "dev_runtime_dir='/var/run-hacs': give /run/NAME"),
 ]
 
 
 @pytest.mark.parametrize("setting, message", BAD_SETTINGS, ids=[s for s, _ in BAD_SETTINGS])
 def test_bad_input_gets_one_line_and_changes_nothing(pristine, setting, message):
     setting, message = (x.replace("{host}", pristine.host_address) for x in (setting, message))
-    mark(pristine)
+    harness.mark(pristine)
     run = harness.deploy(pristine, "--data", setting)
     assert run.returncode != 0
-    lines = preflight_lines(run)
+    lines = harness.preflight_lines(run)
     assert len(lines) == 1 and lines[0].startswith(message), lines
-    assert changed_since_mark(pristine) == []
+    assert harness.changed_since_mark(pristine) == []
 
 
 def test_orphan_on_the_dev_port_is_named_and_only_stopped_when_told(pristine, settings):
@@ -67,13 +51,13 @@ def test_orphan_on_the_dev_port_is_named_and_only_stopped_when_told(pristine, se
     pristine.ssh(f"cd {settings.production_checkout} && setsid -f python3 -m http.server {settings.dev_port} "
                  f"--bind 127.0.0.1 >/dev/null 2>&1 < /dev/null; sleep 1")
     pid = pristine.ssh(f"ss -Htlnp 'sport = :{settings.dev_port}' | grep -o 'pid=[0-9]*' | cut -d= -f2").stdout.strip()
-    mark(pristine)
+    harness.mark(pristine)
     run = harness.deploy(pristine)
     assert run.returncode != 0
-    [line] = preflight_lines(run)
+    [line] = harness.preflight_lines(run)
     assert f"PID {pid} (user root, cwd {settings.production_checkout}, command: python3 -m http.server" in line
     assert "dev_stop_orphans=True" in line
-    assert changed_since_mark(pristine) == []
+    assert harness.changed_since_mark(pristine) == []
     run = harness.deployed(pristine, "--data", "dev_stop_orphans=True")
     assert f"stopping PID {pid}" in run.stderr
     assert pristine.ssh(f"kill -0 {pid}", check=False).returncode != 0
@@ -82,13 +66,13 @@ def test_orphan_on_the_dev_port_is_named_and_only_stopped_when_told(pristine, se
 
 def test_an_nginx_configuration_that_already_fails_is_left_alone(pristine, settings):
     pristine.ssh("echo 'this is not nginx;' > /etc/nginx/conf.d/broken-by-someone.conf")
-    mark(pristine)
+    harness.mark(pristine)
     run = harness.deploy(pristine)
     assert run.returncode != 0
-    [line] = preflight_lines(run)
+    [line] = harness.preflight_lines(run)
     assert line.startswith("production_nginx_site: nginx -t already fails before this deploy touched anything")
     assert "unknown directive" in line
-    assert changed_since_mark(pristine) == []
+    assert harness.changed_since_mark(pristine) == []
 
 
 @pytest.mark.parametrize("first_deploy", [True, False], ids=["first deploy", "update"])
@@ -139,12 +123,14 @@ def test_upstream_gone_or_unreachable_keeps_the_dev_server_and_data(pristine, se
     harness.deployed(pristine)
     pristine.ssh(f"echo keep > {settings.dev_data_dir}/precious && chown {settings.dev_user} {settings.dev_data_dir}/precious")
     before = harness.invocation(pristine, settings.dev_unit)
-    subprocess.run(["git", "-C", str(pristine.upstream_repo), "update-ref", "-d", f"refs/heads/{settings.dev_branch}"], check=True)
+    subprocess.run(["git", "-C", str(pristine.upstream_repo), "update-ref", "-d", f"refs/heads/{settings.dev_branch}"],
+                   check=True)
     run = harness.deploy(pristine)
     assert run.returncode != 0
-    assert preflight_lines(run)[0].startswith(f"dev_branch={settings.dev_branch}: {pristine.upstream_url} has no such branch")
+    missing = f"dev_branch={settings.dev_branch}: {pristine.upstream_url} has no such branch"
+    assert harness.preflight_lines(run)[0].startswith(missing)
     run = harness.deploy(pristine, "--data", f"dev_repo_url=git://{pristine.host_address}:9/hacs.git")
-    assert "cannot be reached from the host" in preflight_lines(run)[0]
+    assert "cannot be reached from the host" in harness.preflight_lines(run)[0]
     assert harness.invocation(pristine, settings.dev_unit) == before
     assert pristine.ssh(f"curl -s http://127.0.0.1:{settings.dev_port}/health").stdout.count('"healthy"') == 1
     assert pristine.ssh(f"cat {settings.dev_data_dir}/precious").stdout == "keep\n"
@@ -153,10 +139,7 @@ def test_upstream_gone_or_unreachable_keeps_the_dev_server_and_data(pristine, se
 def test_a_dev_server_that_fails_to_start_fails_the_deploy_with_its_log(pristine, settings):
     harness.deployed(pristine)
     prod_before = harness.invocation(pristine, settings.production_unit)
-    server = upstream.read_file(pristine.upstream_repo, settings.dev_branch, "src/streamable-http-server.js")
-    upstream.push_commit(pristine.upstream_repo, settings.dev_branch,
-                         {"src/streamable-http-server.js": "throw new Error('broken on purpose');\n" + server},
-                         "A commit that cannot start")
+    harness.push_server_that_throws(pristine)
     run = harness.deploy(pristine, "--data", "dev_health_timeout_seconds=8")
     assert run.returncode != 0
     assert f"http://127.0.0.1:{settings.dev_port}/health is not healthy" in run.output

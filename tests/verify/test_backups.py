@@ -1,3 +1,6 @@
+from tests.verify.test_service import exposure
+
+
 def test_backup_timer_is_enabled_and_waiting(host, settings):
     timer = host.service(f"{settings.dev_backup_unit}.timer")
     assert timer.is_enabled
@@ -19,3 +22,7 @@ def test_backups_directory_is_private_and_outside_the_data(host, settings):
 def test_every_backup_matches_its_checksum(host, settings):
     assert host.run(f"cd {settings.dev_backups_dir} && for sum in $(ls *.sha256 2>/dev/null); do "
                     f"sha256sum --quiet -c $sum || exit 1; done").rc == 0
+
+
+def test_the_root_oneshot_is_confined(host, settings):
+    assert exposure(host, f"{settings.dev_backup_unit}.service") <= 6.0

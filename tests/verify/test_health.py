@@ -17,11 +17,17 @@ def test_health_through_nginx_is_the_dev_port(host, settings):
 
 
 def test_server_really_works_on_the_dev_data(host, settings):
+    """get_server_status is "operational" only when the server really works; read-only, so safe live."""
     call = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                        "params": {"name": "get_server_status", "arguments": {}}})
     reply = json.loads(host.check_output(
-        f"curl -s -X POST http://{settings.dev_listen_address}:{settings.dev_port}/mcp -d '{call}'"))
+        f"curl -s -X POST -H 'Content-Type: application/json' "
+        f"http://{settings.dev_listen_address}:{settings.dev_port}/mcp -d '{call}'"))
     status = json.loads(reply["result"]["content"][0]["text"])
     assert status["status"] == "operational"
-    if "dataRoot" in status:  # the stand-in says where it writes; the real app may not
-        assert status["dataRoot"].rstrip("/") == settings.dev_data_dir
+
+
+def test_the_running_server_recorded_the_commit_it_serves(host, settings):
+    """/health names no commit; the unit records the one each run started on."""
+    recorded = host.file(f"{settings.dev_runtime_dir}/commit").content_string.strip()
+    assert recorded == host.check_output(f"git -C {settings.dev_checkout} rev-parse HEAD")

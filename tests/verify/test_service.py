@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 
@@ -30,9 +32,19 @@ def test_environment_points_at_dev_port_and_data(host, settings):
     assert show(host, settings, "WorkingDirectory") == settings.dev_checkout
 
 
+def exposure(host, unit: str) -> float:
+    """systemd's own exposure score of a unit (0 confined .. 10 unconfined)."""
+    out = host.check_output(f"systemd-analyze security --no-pager {unit}")
+    return float(re.search(r"Overall exposure level for \S+: ([0-9.]+)", out).group(1))
+
+
+def test_the_dev_server_is_confined(host, settings):
+    assert exposure(host, settings.dev_unit) <= 4.0
+
+
 @pytest.mark.parametrize("prop, value", [
     ("NoNewPrivileges", "yes"), ("ProtectSystem", "strict"), ("PrivateTmp", "yes"),
-    ("ProtectHome", "yes"), ("Restart", "on-failure"),
+    ("ProtectHome", "yes"), ("Restart", "on-failure"), ("UMask", "0027"), ("CapabilityBoundingSet", ""),
 ])
 def test_hardening(host, settings, prop, value):
     assert show(host, settings, prop) == value
