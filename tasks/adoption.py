@@ -1,7 +1,8 @@
 """Adoption: the dev server the team started by hand (scripts/start-dev-server.sh: root, no unit,
 SSE_HOST=0.0.0.0, V2_DATA_ROOT at the data root) is taken over by the managed unit, with its data
-and secrets, and nothing of it lost. Only with adopt=True, and only when such a server runs; preflight
-has checked it is the simple, expected one (tasks/preflight.py, adoption_problems)."""
+and secrets, and nothing of it lost. Only with adopt=True, and only when such a server runs (or an
+adoption killed midway is to be finished); preflight has checked it is the simple, expected one
+(tasks/preflight.py, adoption_problems)."""
 import shlex
 
 from pyinfra import host, logger
@@ -12,7 +13,7 @@ from tasks import reported, template
 
 
 class CarriedData(FactBase):
-    """What adoption would carry from a data root: file count, size in KiB, one instance and one role."""
+    """What adoption would carry from a data root: which V2 entries, how many files, how many KiB."""
 
     default = dict
 
@@ -21,9 +22,7 @@ class CarriedData(FactBase):
         return (f"cd {quoted} 2>/dev/null || exit 0; present=$(ls -d {' '.join(entries)} 2>/dev/null); "
                 f"echo entries=$(echo $present); "
                 f"echo files=$(find $present -type f 2>/dev/null | wc -l); "
-                f"echo kib=$(du -sk $present 2>/dev/null | awk '{{s+=$1}} END {{print s+0}}'); "
-                f"echo instance=$(ls -1 instances/*/preferences.json 2>/dev/null | head -n 1 | cut -d/ -f2); "
-                f"echo role=$(ls -1 roles/*/role.json 2>/dev/null | head -n 1 | cut -d/ -f2)")
+                f"echo kib=$(du -sk $present 2>/dev/null | awk '{{s+=$1}} END {{print s+0}}')")
 
     def process(self, output):
         return dict(line.split("=", 1) for line in output if "=" in line)
