@@ -287,6 +287,7 @@ def adoption_problems(d) -> list[str]:
         problems.append(f"dev_port={d.dev_port}: {len(listeners)} processes listen there (PIDs "
                         f"{', '.join(p['pid'] for p in listeners)}); adoption takes over one hand-made server: "
                         f"stop the others yourself, then adopt")
+        return problems
     [server] = hand_made_servers(d)
     root = data_root(server)
     for key in ("production_data_dir", "production_checkout", "production_old_checkout", "production_backups_dir"):
