@@ -77,6 +77,7 @@ v2_data_entries = ["instances", "projects", "roles", "personalities", "permissio
                    "template-project", "wisdom", "wake-logs", "wake-jobs"]
 # The hand-made server's secrets, relative to the checkout (the team's script sources it).
 adopt_secrets_file = "secrets.env"
+# Root-owned script that does the hand-over on the host (installed only when there is one to do).
 dev_adopt_script = "/usr/local/sbin/hacs-dev-adopt"
 
 # What a deploy does when the checkout has local changes that block the fast-forward (the app

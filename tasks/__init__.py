@@ -5,7 +5,8 @@ from jinja2 import FileSystemLoader
 from pyinfra import logger
 from pyinfra.api import FunctionCommand
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+REPO = Path(__file__).resolve().parent.parent
+TEMPLATES = REPO / "templates"
 
 
 def template(name: str) -> str:

@@ -5,7 +5,8 @@ from pyinfra import host
 from pyinfra.api import FactBase, FileUploadCommand, deploy, operation
 from pyinfra.operations import files
 
-REPO = Path(__file__).resolve().parent.parent
+from tasks import REPO
+
 CATALOG_FOLDERS = ("roles", "personalities")
 
 

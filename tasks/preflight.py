@@ -17,13 +17,12 @@ from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import FileContents
 from pyinfra.operations import server
 
+from tasks import REPO
+
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 BRANCH = re.compile(r"^(?!/|.*//|.*\.\.|.*@\{|.*\.lock$|.*/$|.*\.$)[A-Za-z0-9._/-]+$")
 RESERVED_ENVIRONMENT = {"SSE_PORT": "dev_port", "SSE_HOST": "dev_listen_address", "HOST": "dev_listen_address",
                         "NODE_ENV": "dev_node_env"}
-
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 class PreflightFailed(SystemExit):
