@@ -1,43 +1,37 @@
-"""Take a backup of the V2 dev data now, and fetch the newest one to this machine.
+"""Back up the V2 dev data now, into the backup repository (off the host), and list its snapshots.
 
     pyinfra -y inventory.py backup.py
 
-Fetched into backups/HOST/ (local_backups_dir): the archive, its .sha256 (checked here) and the
-secrets file of the same time (0600). Rebuild from it with
-    pyinfra -y inventory.py deploy.py --data restore_from=backups/HOST/v2-dev-data-....tar.gz
+The timer's own job, at once: the result line, then the repository's snapshots. When this machine has
+no copy of the repository's password yet (backup_password_file), it is fetched from the host (0600):
+without it, a host rebuilt after the droplet is lost cannot read its backups. Rebuild from a snapshot:
+    pyinfra -y inventory.py deploy.py --data restore_from=latest      (or a snapshot id from the list)
 """
-import hashlib
-from pathlib import Path
-
 from pyinfra import host, logger
 from pyinfra.operations import python, server
 
+from tasks import reported
+from tasks.backups import local_file
+
 d = host.data
+state = f"{d.bastion_state_dir}/backup.state"
 
-server.shell(name="Back up now (the timer's job, at once)", commands=[f"systemctl start {d.dev_backup_unit}.service"])
-
-
-def fetch_newest_backup():
-    found, output = host.run_shell_command(f"ls -1 {d.dev_backups_dir}/v2-dev-data-*.tar.gz | sort | tail -n 1")
-    newest = output.stdout.strip()
-    if not found or not newest:
-        raise RuntimeError(f"no backup in {d.dev_backups_dir}")
-    stamp = Path(newest).name[len("v2-dev-data-"):-len(".tar.gz")]
-    target = Path(d.local_backups_dir) / host.name
-    target.mkdir(parents=True, exist_ok=True, mode=0o700)
-    local = target / Path(newest).name
-    for remote in (newest, f"{newest}.sha256"):
-        host.get_file(remote, str(target / Path(remote).name))
-    want = (target / f"{local.name}.sha256").read_text().split()[0]
-    if hashlib.sha256(local.read_bytes()).hexdigest() != want:
-        raise RuntimeError(f"{local} does not match its checksum after the transfer")
-    secrets = f"{d.dev_backups_dir}/secrets/secrets-{stamp}.env"
-    has_secrets, _ = host.run_shell_command(f"test -f {secrets}")
-    if has_secrets:
-        host.get_file(secrets, str(target / Path(secrets).name))
-        (target / Path(secrets).name).chmod(0o600)
-    logger.info(f"{host.print_prefix}fetched {local} (sha256 {want[:12]}, checked)"
-                + (f" and {target / Path(secrets).name}" if has_secrets else ""))
+server.shell(name=f"Back up now into {d.backup_repository}", commands=[reported(
+    f"systemctl start {d.dev_backup_unit}.service; status=$?; sed -n 's/^result=/{d.dev_backup_unit}: /p' {state}; "
+    f"exit $status")])
+server.shell(name="Snapshots in the repository", commands=[reported(
+    f"{d.backup_restic_command} snapshots --no-lock --host {d.backup_snapshot_host} --tag hacs-dev")])
 
 
-python.call(name="Fetch the newest backup to this machine", function=fetch_newest_backup)
+def keep_password_here():
+    local = local_file("backup_password_file")
+    local.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    local.touch(mode=0o600)
+    local.chmod(0o600)
+    host.get_file(f"{d.backup_config_dir}/password", str(local))
+    local.chmod(0o600)
+    logger.warning(f"{host.print_prefix}the repository's password is now in {local} (0600): keep a copy off this machine too")
+
+
+if not local_file("backup_password_file").is_file():
+    python.call(name="The repository's password, to this machine", function=keep_password_here)

@@ -5,7 +5,8 @@
 
 Deployed and upstream commit, the commit the running server started on (recorded by its unit: the
 app's /health names none), service state and uptime, health through nginx as the app reports it
-(status, version), the last sync of the follow timer and its outcome, the age of the newest backup.
+(status, version), the last sync of the follow timer and its outcome; the newest snapshot in the backup
+repository (its age, and whether the repository is off the host), the last backup run and the last check.
 """
 import json
 import sys
@@ -13,6 +14,8 @@ import sys
 from pyinfra import host
 from pyinfra.api import FactBase
 from pyinfra.facts.git import GitLocalCommit, GitRemoteBranchCommit
+
+from tasks.backups import off_host, snapshot_time
 
 d = host.data
 
@@ -37,14 +40,38 @@ health = host.get_fact(KeyValues, script=(
     f"https://{d.server_name}{d.dev_url_path}/health)\""))
 follow = host.get_fact(KeyValues, script=f"cat {d.bastion_state_dir}/follow.state 2>/dev/null || true")
 backup = host.get_fact(KeyValues, script=(
-    f"newest=$(ls -1 {d.dev_backups_dir}/v2-dev-data-*.tar.gz 2>/dev/null | sort | tail -n 1); "
-    f"if [ -n \"$newest\" ]; then echo name=$(basename $newest); echo age=$(( $(date +%s) - $(stat -c %Y $newest) )); fi"))
+    f"sed 's/^/run_/' {d.bastion_state_dir}/backup.state 2>/dev/null; "
+    f"sed 's/^/check_/' {d.bastion_state_dir}/backup-check.state 2>/dev/null; echo now=$(date +%s); "
+    f"command -v {d.backup_restic_command} >/dev/null && echo newest=$(timeout 60 {d.backup_restic_command} snapshots "
+    f"--no-lock --json --latest 1 --host {d.backup_snapshot_host} --tag hacs-dev 2>&1 | tr '\\n' ' ')"))
 
 try:
     served = json.loads(health.get("reply") or "{}")
 except ValueError:
     served = {"status": "unreadable", "reply": health.get("reply", "")[:200]}
 started = service.get("ActiveEnterTimestamp", "").lstrip("@")
+
+
+def newest_snapshot(listing: str, now: str):
+    """restic's JSON list of the newest snapshot -> its id, time and age; a listing that is not JSON is
+    restic's error, reported as it is."""
+    try:
+        snapshots = json.loads(listing)
+    except ValueError:
+        return {"error": listing.strip()[-300:] or "no answer from restic"}
+    if not snapshots:
+        return None
+    newest = max(snapshots, key=lambda snapshot: snapshot["time"])
+    taken = int(snapshot_time(newest["time"]))
+    return {"id": newest["short_id"], "time": newest["time"][:19] + "Z", "tags": newest.get("tags", []),
+            "age_seconds": int(now) - taken if now.isdigit() else None}
+
+
+def outcome(prefix: str):
+    found = {key[len(prefix):]: value for key, value in backup.items() if key.startswith(prefix)}
+    return {key: found[key] for key in ("finished_at", "outcome", "result") if key in found} or None
+
+
 report = {
     "host": host.name,
     "deployed_commit": host.get_fact(GitLocalCommit, repo=d.dev_checkout),
@@ -63,7 +90,13 @@ report = {
     },
     "last_sync": ({key: follow[key] for key in ("checked_at", "outcome", "deployed", "upstream", "failed_commit", "reason")
                    if follow.get(key)} or None),
-    "newest_backup": {"name": backup["name"], "age_seconds": int(backup["age"])} if backup.get("name") else None,
+    "backup": {
+        "repository": d.backup_repository,
+        "off_host": off_host(d.backup_repository),
+        "newest_snapshot": newest_snapshot(backup["newest"], backup.get("now", "")) if "newest" in backup else None,
+        "last_run": outcome("run_"),
+        "last_check": outcome("check_"),
+    },
 }
 report["up_to_date"] = bool(report["deployed_commit"]) and report["deployed_commit"] == report["upstream_commit"]
 
@@ -98,8 +131,18 @@ else:
     ]
     if sync and sync.get("failed_commit"):
         lines.append(f"  failed     {short(sync['failed_commit'])}: {sync.get('reason') or 'no reason recorded'}")
-    backup_info = report["newest_backup"]
-    lines.append("  backup     " + (f"{backup_info['name']}, {age(backup_info['age_seconds'])} old" if backup_info
-                                    else "none yet"))
+    backup = report["backup"]
+    newest = backup["newest_snapshot"]
+    where = (f"in {backup['repository']} (off the host)" if backup["off_host"] else
+             f"in {backup['repository']}, ON THIS HOST: it does not survive the droplet (set backup_repository)")
+    if newest and "error" in newest:
+        lines.append(f"  backup     repository not readable: {newest['error']}")
+    else:
+        lines.append("  backup     " + (f"newest snapshot {newest['id']}, {age(newest['age_seconds'])} old, " if newest
+                                        else "no snapshot yet, ") + where)
+    for label, key in (("last run", "last_run"), ("last check", "last_check")):
+        run = backup[key]
+        lines.append(f"  {label:<10} " + (f"{run.get('finished_at')}: {run.get('result') or run.get('outcome')}" if run
+                                          else "never"))
     print("\n".join(lines))
 sys.stdout.flush()

@@ -19,7 +19,7 @@ tls_certificate_key = "/etc/letsencrypt/live/smoothcurves.nexus/privkey.pem"
 
 # --- Packages --------------------------------------------------------------------------------
 # Distribution packages only: the droplet's Ubuntu and the sandbox's Debian both carry them.
-dev_packages = ["git", "nginx", "nodejs", "npm", "curl", "iproute2"]
+dev_packages = ["git", "nginx", "nodejs", "npm", "curl", "iproute2", "restic", "openssh-client"]
 # apt lists older than this are refreshed before installing; a converged host never needs it.
 apt_cache_max_age_seconds = 24 * 3600
 
@@ -29,8 +29,6 @@ dev_branch = "v2"
 dev_checkout = "/mnt/coordinaton_mcp_data/v2-dev"
 # V2_DATA_ROOT: where the V2 tools write. Unset, the app would write into production's root.
 dev_data_dir = "/mnt/coordinaton_mcp_data/v2-dev-data"
-# Backups of the dev data (and, apart, of the secrets file); outside every production path.
-dev_backups_dir = "/mnt/coordinaton_mcp_data/v2-dev-backups"
 # Unprivileged system user that owns the checkout and the data and runs the server.
 dev_user = "hacs-dev"
 dev_unit = "mcp-coordination-dev.service"
@@ -106,21 +104,56 @@ dev_follow_unit = "hacs-dev-follow"    # .service runs the script, .timer schedu
 status_format = "text"
 
 # --- Backups and recovery --------------------------------------------------------------------
-# A systemd timer runs the backup script: a checked, compressed archive of dev_data_dir in
-# dev_backups_dir, its sha256 beside it, the secrets file apart (0600), the oldest beyond
-# dev_backup_keep removed. Archives labelled by a restore or snapshot are never removed.
+# restic backs up the dev data and the secrets file (dev_env_file) into this repository. Off the host,
+# so the backups survive the droplet: any restic URL, e.g. "sftp:backup@backup-host:/srv/restic/droplet",
+# "rest:https://...", "s3:...". A plain path (or "local:/path") is a repository on the host itself: it
+# does not survive the droplet, and status.py says so.
+backup_repository = "/mnt/coordinaton_mcp_data/v2-dev-backups/restic"
+# The repository's password, a file on this machine (the operator's): the first deploy creates it
+# (0600) when neither this machine nor the host has one, and copies it to the host (0600, root).
+# Without it the backups cannot be read: keep a copy somewhere other than this machine too.
+backup_password_file = "backups/restic-password"
+# For an sftp repository: the private key (a file on this machine) the host logs in to the backup host
+# with, copied to the host 0600; put its .pub in the backup host's authorized_keys. None: root's own
+# ssh setup on the host.
+backup_ssh_key = None
+# known_hosts line(s) of the backup host (a file on this machine), checked strictly. None: the host
+# learns the backup host's key at its first connection.
+backup_ssh_known_hosts = None
+# More environment for restic (S3 or B2 keys...): a KEY=value file on this machine, copied 0600.
+backup_credentials_file = None
+# On the host: root-only copies of the above, and restic with them (e.g. `bastion-restic snapshots`).
+backup_config_dir = "/etc/bastion/backup"
+backup_restic_command = "/usr/local/sbin/bastion-restic"
+# The host name snapshots are filed under: the droplet's name rather than the machine's, so a rebuilt
+# droplet carries on with the same series (restore_from=latest finds it).
+backup_snapshot_host = "smoothcurves.nexus"
+# A systemd timer runs the backup script: a snapshot of dev_data_dir and dev_env_file (the server is
+# paused only while the data is copied, milliseconds), then `restic forget --prune` with
+# dev_backup_retention. Snapshots labelled by a restore, a snapshot or an adoption are never forgotten.
 dev_backup_script = "/usr/local/sbin/hacs-dev-backup"
 dev_backup_unit = "hacs-dev-backup"    # .service runs the script, .timer schedules it
-dev_backup_schedule = "daily"          # systemd OnCalendar= syntax
-dev_backup_keep = 14
-# Replaces dev_data_dir from an archive (restore) or from production's data (snapshot); backs up
-# a non-empty dev data directory first. Production is only read.
+dev_backup_schedule = "hourly"         # systemd OnCalendar= syntax
+# restic forget's --keep-* policy: hourly, daily, weekly, monthly, yearly, last.
+dev_backup_retention = {"hourly": 48, "daily": 14, "weekly": 8}
+# A timer of its own runs `restic check`, reading this share of the stored data each time (e.g. "10%",
+# "1/7"), so corruption is found even where no file changes.
+dev_backup_check_script = "/usr/local/sbin/hacs-dev-backup-check"
+dev_backup_check_unit = "hacs-dev-backup-check"    # .service runs the script, .timer schedules it
+dev_backup_check_schedule = "daily"
+dev_backup_check_read_data = "10%"
+# Before restic (until 2026-11): tar archives in dev_backups_dir (and secrets in its secrets/). They stay
+# where they are, and each is imported once into the repository (tag "imported"), so they leave the host.
+dev_backups_dir = "/mnt/coordinaton_mcp_data/v2-dev-backups"
+# Replaces dev_data_dir from a snapshot, an archive or production's data (snapshot.py); backs up a
+# non-empty dev data directory first (label pre-restore). Production is only read.
 dev_restore_script = "/usr/local/sbin/hacs-dev-restore"
-# Set for one run to rebuild with data: a backup archive on this machine ("backups/....tar.gz")
-# or on the host ("host:/mnt/.../v2-dev-data-....tar.gz"). Restored before the service starts,
-# once per archive (a rerun with the same archive changes nothing).
+# Set for one run to rebuild with data: "latest" (the newest routine snapshot of backup_snapshot_host)
+# or a snapshot id from the repository; or an archive of the tar days ("backups/....tar.gz" on this
+# machine, "host:/path" on the host). Restored before the service starts, once: a rerun with the same
+# snapshot or archive changes nothing, and "latest" is taken only by a host that restored none yet.
 restore_from = None
-# Where backup.py puts fetched backups on this machine (one folder per host).
+# Where files for the operator go on this machine (one folder per host).
 local_backups_dir = "backups"
 # On a host without production's site (a brand-new droplet) the dev endpoint gets a site of its
 # own, with tls_certificate when it exists, else with this clearly named self-signed one.

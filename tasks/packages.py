@@ -11,7 +11,7 @@ def install_packages():
     # Refresh the lists only when something must be installed: a converged host makes no change.
     missing = [name for name in wanted if name not in installed]
     apt.packages(
-        name="git, nginx, Node.js and npm from the distribution",
+        name="git, nginx, Node.js, npm and restic from the distribution",
         packages=wanted,
         update=bool(missing),
         cache_time=host.data.apt_cache_max_age_seconds,

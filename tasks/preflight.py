@@ -5,6 +5,7 @@ the run with one line per problem naming the setting, what is wrong and the fix.
 """
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path, PurePosixPath
 from pyinfra import host, logger
 from pyinfra.api import FactBase, deploy
 from pyinfra.facts.deb import DebPackages
-from pyinfra.facts.files import FileContents
+from pyinfra.facts.files import Directory, FileContents, Sha256File
 from pyinfra.operations import server
 
 from tasks import REPO
@@ -173,9 +174,7 @@ def settings_problems(d) -> list[str]:
         problems.append(f"dev_url_path={d.dev_url_path!r}: give a path like /mcp/dev (leading /, no trailing /)")
     if not BRANCH.match(str(d.dev_branch)):
         problems.append(f"dev_branch={d.dev_branch!r}: not a valid branch name; e.g. v2")
-    if d.restore_from and not str(d.restore_from).startswith("host:") and not Path(d.restore_from).is_file():
-        problems.append(f"restore_from={d.restore_from}: no such file on this machine; give a backup archive "
-                        f"(see backup.py), or host:/path for one on the host")
+    problems += backup_settings_problems(d)
     if not re.fullmatch(r"/run/[A-Za-z0-9._-]+", str(d.dev_runtime_dir)):
         problems.append(f"dev_runtime_dir={d.dev_runtime_dir!r}: give /run/NAME (systemd makes it for the unit)")
     source = d.dev_catalog_source
@@ -184,6 +183,67 @@ def settings_problems(d) -> list[str]:
                         f"host:/path for a data root on the host, or None")
     if d.dev_local_changes not in ("stash", "fail"):
         problems.append(f"dev_local_changes={d.dev_local_changes!r}: use stash or fail")
+    return problems
+
+
+RESTIC_SCHEMES = ("local", "sftp", "rest", "s3", "b2", "azure", "gs", "swift", "rclone")
+RETENTION_PERIODS = ("last", "hourly", "daily", "weekly", "monthly", "yearly")
+
+
+def backup_settings_problems(d) -> list[str]:
+    from tasks.backups import is_snapshot_id, local_repository
+
+    problems = []
+    repository = str(d.backup_repository or "")
+    scheme = repository.split(":", 1)[0] if ":" in repository else "local"
+    path = local_repository(repository)
+    if not repository or scheme not in RESTIC_SCHEMES or (scheme == "local" and not path):
+        problems.append(f"backup_repository={d.backup_repository!r}: not a restic repository; give an off-host URL "
+                        f"such as sftp:user@backup-host:/srv/restic/droplet, or an absolute path on the host")
+    elif path:
+        for key in ("dev_data_dir", "dev_checkout", "production_data_dir", "production_checkout"):
+            if _inside(path, getattr(d, key)):
+                problems.append(f"backup_repository={repository}: overlaps {key} ({getattr(d, key)}); "
+                                f"give a path of its own, or better an off-host URL")
+    for key in ("backup_ssh_key", "backup_ssh_known_hosts", "backup_credentials_file"):
+        value = getattr(d, key)
+        if value and not (REPO / value).is_file():
+            problems.append(f"{key}={value}: no such file on this machine; give the file's path, or None")
+    if not isinstance(d.dev_backup_retention, dict) or not d.dev_backup_retention or any(
+            period not in RETENTION_PERIODS or not isinstance(count, int) or count < 1
+            for period, count in d.dev_backup_retention.items()):
+        problems.append(f"dev_backup_retention={d.dev_backup_retention!r}: give counts for restic forget, "
+                        f"e.g. {{\"hourly\": 48, \"daily\": 14, \"weekly\": 8}} (periods: {', '.join(RETENTION_PERIODS)})")
+    if not re.fullmatch(r"(100|[1-9][0-9]?)(\.[0-9]+)?%|[1-9][0-9]*/[1-9][0-9]*", str(d.dev_backup_check_read_data)):
+        problems.append(f"dev_backup_check_read_data={d.dev_backup_check_read_data!r}: give a share restic check "
+                        f"reads, e.g. 10% or 1/7")
+    source = d.restore_from
+    if source and source != "latest" and not is_snapshot_id(source) and not str(source).startswith("host:") \
+            and not Path(source).is_file():
+        problems.append(f"restore_from={source}: not a snapshot and no such file on this machine; give latest or a "
+                        f"snapshot id (backup.py lists them), or a tar archive of before restic")
+    return problems
+
+
+def backup_host_problems(d) -> list[str]:
+    """The password on the host opens its repository: a different one here would lock the host out."""
+    from tasks.backups import local_file, local_repository
+
+    config = d.backup_config_dir
+    on_host = host.get_fact(Sha256File, path=f"{config}/password")
+    here = local_file("backup_password_file")
+    problems = []
+    if on_host and not here.is_file():
+        problems.append(f"backup_password_file={d.backup_password_file}: missing on this machine, while the host has "
+                        f"{config}/password; fetch it with `pyinfra inventory.py backup.py` (keeps it 0600) and deploy again")
+    elif on_host and hashlib.sha256(here.read_bytes()).hexdigest() != on_host:
+        problems.append(f"backup_password_file={d.backup_password_file}: differs from the host's {config}/password, "
+                        f"which opens its repository; put the host's in that file (backup.py fetches it when missing)")
+    path = local_repository(str(d.backup_repository))
+    snapshot = d.restore_from and not str(d.restore_from).startswith("host:") and not Path(d.restore_from).is_file()
+    if snapshot and path and not host.get_fact(Directory, path=path):
+        problems.append(f"restore_from={d.restore_from}: backup_repository={d.backup_repository} is on the host and there "
+                        f"is none here; give the off-host repository the snapshots are in")
     return problems
 
 
@@ -226,6 +286,7 @@ def host_problems(d) -> list[str]:
     if host.get_fact(ForeignDirectory, path=d.dev_checkout):
         problems.append(f"dev_checkout={d.dev_checkout}: exists, is not empty and is not a git checkout; "
                         f"move it away or choose another dev_checkout")
+    problems += backup_host_problems(d)
     problems += site_problems(d, host.get_fact(FileContents, path=d.production_nginx_site) or [])
     nginx = host.get_fact(NginxConfigTest)
     if nginx is not None and not nginx[0]:

@@ -18,6 +18,7 @@ from sandbox import baseline, upstream
 from sandbox.machine import Sandbox
 from tests import harness, production
 from tests.settings import load
+from tests.vault import Vault
 
 DEPLOYED = (os.environ.get("BASTION_TEST_SANDBOX", "bst-deployed"), os.environ.get("BASTION_TEST_SUBNET", "10.213.21.0/24"))
 SCRATCH = (os.environ.get("BASTION_TEST_SCRATCH", "bst-scratch"), os.environ.get("BASTION_TEST_SCRATCH_SUBNET", "10.213.22.0/24"))
@@ -80,6 +81,17 @@ def blank():
                       os.environ.get("BASTION_TEST_BLANK_SUBNET", "10.213.26.0/24"))
     yield sandbox
     sandbox.down()
+
+
+@pytest.fixture(scope="session")
+def vault():
+    """The backup host: restic repositories over SFTP, off every droplet sandbox."""
+    backup_host = Vault(os.environ.get("BASTION_TEST_VAULT", "bst-vault"),
+                        os.environ.get("BASTION_TEST_VAULT_SUBNET", "10.213.31.0/24"))
+    try:
+        yield backup_host.up()
+    finally:
+        backup_host.down()
 
 
 @pytest.fixture

@@ -63,6 +63,19 @@ def deployed(sandbox: Sandbox, *args: str, **kwargs) -> Run:
     return run
 
 
+def status(sandbox: Sandbox, fmt: str = "json", *args: str):
+    """status.py's report: the parsed JSON, or the text for people."""
+    run = deploy(sandbox, "--data", f"status_format={fmt}", *args, deploy_file="status.py")
+    assert run.returncode == 0, run.output[-3000:]
+    # The harness asks pyinfra for --json too: its results follow the report.
+    return json.JSONDecoder().raw_decode(run.stdout)[0] if fmt == "json" else run.stdout
+
+
+def instances(sandbox: Sandbox) -> list[str]:
+    """The V2 instances the dev endpoint knows, by id."""
+    return [i["instanceId"] for i in call_tool(sandbox, "get_all_instances")["instances"]]
+
+
 def invocation(sandbox: Sandbox, unit: str) -> str:
     """systemd's ID of the unit's current run: it changes with every (re)start."""
     return sandbox.ssh(f"systemctl show -p InvocationID --value {unit}").stdout.strip()

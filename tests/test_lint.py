@@ -12,6 +12,17 @@ from tasks import TEMPLATES
 from tests.settings import REPO, load
 
 RENDERED = sorted([*TEMPLATES.glob("usr/local/sbin/*.j2"), *TEMPLATES.glob("dev_checkout/git-hooks/*.j2")])
+# The variables a task passes besides host.data, and the other settings' ways of rendering a script.
+VARIANTS = {
+    "bastion-restic.j2": [
+        ({"sftp": None}, {}),
+        ({"sftp": {"login": "backup@backup-host", "port": "2222"}},
+         {"backup_repository": "sftp://backup@backup-host:2222//srv/restic/droplet", "backup_ssh_key": "key",
+          "backup_ssh_known_hosts": "known_hosts"}),
+    ],
+}
+CASES = [(template, variables, settings) for template in RENDERED
+         for variables, settings in VARIANTS.get(template.name, [({}, {})])]
 PLAIN = [REPO / "bastion", REPO / ".ci" / "run"]
 
 
@@ -30,11 +41,14 @@ def test_python_passes_ruff():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("template", RENDERED, ids=[t.name for t in RENDERED])
-def test_rendered_script_passes_shellcheck(template, shellcheck, tmp_path):
+@pytest.mark.parametrize("template,variables,settings", CASES,
+                         ids=[f"{t.name}{'+' + ','.join(s) if s else ''}" for t, _, s in CASES])
+def test_rendered_script_passes_shellcheck(template, variables, settings, shellcheck, tmp_path):
     jinja = Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined, keep_trailing_newline=True)
     script = tmp_path / template.stem
-    script.write_text(jinja.get_template(str(template.relative_to(TEMPLATES))).render(host=SimpleNamespace(data=load())))
+    data = SimpleNamespace(**{**vars(load()), **settings})
+    script.write_text(jinja.get_template(str(template.relative_to(TEMPLATES))).render(host=SimpleNamespace(data=data),
+                                                                                       **variables))
     done = run([shellcheck, "--format=gcc", str(script)])
     assert done.returncode == 0, done.stdout
 
