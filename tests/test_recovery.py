@@ -25,7 +25,9 @@ def test_production_snapshot_reads_production_and_backs_up_dev_first(pristine, s
 
 
 def tree_checksums(sandbox, root: str) -> str:
-    return sandbox.ssh(f"cd {root} && find . -type f ! -name '*.tmp' -print0 | sort -z | xargs -0 sha256sum").stdout
+    """Every data file's sha256, but the stand-in's .write-probe (rewritten by each /health)."""
+    return sandbox.ssh(f"cd {root} && find . -type f ! -name '*.tmp' ! -name .write-probe -print0 | sort -z | "
+                       f"xargs -0 sha256sum").stdout
 
 
 def test_drill_the_droplet_dies_and_a_blank_host_is_rebuilt_from_the_backup_host(pristine, blank, vault, settings,
@@ -43,6 +45,11 @@ def test_drill_the_droplet_dies_and_a_blank_host_is_rebuilt_from_the_backup_host
         assert time.monotonic() < deadline, "the timer took no backup after the write"
         time.sleep(1)
     on_a = tree_checksums(pristine, settings.dev_data_dir)
+    restic = settings.backup_restic_command
+    # What the backup host holds is what A holds: the newest snapshot, read back.
+    [newest] = json.loads(pristine.ssh(f"{restic} snapshots --json --latest 1 --tag hacs-dev,routine").stdout)
+    pristine.ssh(f"{restic} restore {newest['short_id']} --target /tmp/newest")
+    assert tree_checksums(pristine, f"/tmp/newest{settings.bastion_state_dir}/backup-stage/dev-data") == on_a
     pristine.down()
     died = time.time()
 
@@ -56,19 +63,16 @@ def test_drill_the_droplet_dies_and_a_blank_host_is_rebuilt_from_the_backup_host
     assert run.returncode == 0, run.output[-6000:]
     assert "self-signed" in run.output
 
-    restic = settings.backup_restic_command
-    snapshot_id = blank.ssh(f"cat {settings.bastion_state_dir}/restored-from.snapshot").stdout.strip()
-    [snapshot] = json.loads(blank.ssh(f"{restic} snapshots --json {snapshot_id}").stdout)
-    rpo = died - snapshot_time(snapshot["time"])
+    restored = blank.ssh(f"cat {settings.bastion_state_dir}/restored-from.snapshot").stdout.strip()
+    assert restored == newest["short_id"], "latest is the newest snapshot A made"
+    rpo = died - snapshot_time(newest["time"])
     figures["RPO, newest snapshot's age when the droplet died (20 s schedule)"] = f"{rpo:.1f} s"
     figures["RTO, blank host to healthy with data restored from the backup host"] = f"{rto:.1f} s"
     print(f"RPO: {rpo:.1f} s, RTO: {rto:.1f} s")
 
+    assert tree_checksums(blank, settings.dev_data_dir) == on_a
     suite = harness.verify_suite(blank)
     assert suite.returncode == 0, suite.stdout[-4000:]
-    assert tree_checksums(blank, settings.dev_data_dir) == on_a
-    blank.ssh(f"{restic} restore {snapshot_id} --target /tmp/drill")
-    assert tree_checksums(blank, f"/tmp/drill{settings.bastion_state_dir}/backup-stage/dev-data") == on_a
     assert harness.instances(blank) == [survivor]
     assert blank.ssh(f"test -e {settings.production_nginx_site}", check=False).returncode != 0
     assert "SELF-SIGNED" in blank.ssh(f"cat {settings.dev_nginx_site}").stdout
