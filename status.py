@@ -69,7 +69,7 @@ def newest_snapshot(listing: str, now: str):
 
 def outcome(prefix: str):
     found = {key[len(prefix):]: value for key, value in backup.items() if key.startswith(prefix)}
-    return {key: found[key] for key in ("finished_at", "outcome", "result") if key in found} or None
+    return {key: found[key] for key in ("finished_at", "repository", "outcome", "result") if key in found} or None
 
 
 report = {
@@ -142,7 +142,9 @@ else:
                                         else "no snapshot yet, ") + where)
     for label, key in (("last run", "last_run"), ("last check", "last_check")):
         run = backup[key]
-        lines.append(f"  {label:<10} " + (f"{run.get('finished_at')}: {run.get('result') or run.get('outcome')}" if run
-                                          else "never"))
+        elsewhere = run and run.get("repository") not in (None, backup["repository"])
+        lines.append(f"  {label:<10} " + (f"{run.get('finished_at')}: {run.get('result') or run.get('outcome')}"
+                                          + (f" (of the earlier repository {run['repository']})" if elsewhere else "")
+                                          if run else "never"))
     print("\n".join(lines))
 sys.stdout.flush()

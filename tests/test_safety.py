@@ -31,6 +31,15 @@ BAD_SETTINGS = [
     ('dev_packages=["git", "nginx", "no-such-package-bastion"]', "dev_packages: apt finds no no-such-package-bastion"),
     ("dev_catalog_source=files/no-such-catalog", "dev_catalog_source=files/no-such-catalog: no such folder in this project"),
     ("dev_runtime_dir=/var/run-hacs", "dev_runtime_dir='/var/run-hacs': give /run/NAME"),
+    ("backup_repository=ftp://backup-host/restic", "backup_repository='ftp://backup-host/restic': not a restic repository"),
+    ("backup_repository=/mnt/coordinaton_mcp_data/production-data/restic",
+     "backup_repository=/mnt/coordinaton_mcp_data/production-data/restic: overlaps production_data_dir"),
+    ("backup_ssh_key=no-such-key", "backup_ssh_key=no-such-key: no such file on this machine"),
+    ('dev_backup_retention={"forever": 1}', "dev_backup_retention={'forever': 1}: give counts for restic forget"),
+    ("dev_backup_check_read_data=all", "dev_backup_check_read_data='all': give a share restic check reads"),
+    ("restore_from=yesterday", "restore_from=yesterday: not a snapshot and no such file on this machine"),
+    ("restore_from=latest", "restore_from=latest: backup_repository=/mnt/coordinaton_mcp_data/v2-dev-backups/restic "
+                            "is on the host and there is none here"),
 ]
 
 
