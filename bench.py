@@ -1,22 +1,29 @@
 """Benchmark: how long bastion takes on a real sandbox, and how much a no-op run asks the host.
 
-    ./bastion bench [--runs N]
+    ./bastion bench [--runs N] [--rtts 0,50,150] [--pushes N]
 
 Boots its own sandbox (BASTION_BENCH_SANDBOX, default bst-bench on 10.213.30.0/24), prints
-figures, stops it. It measures; it asserts nothing.
+figures, stops it. It measures; it asserts nothing. The droplet is 50-150 ms away: each RTT of
+--rtts is simulated by a forwarder on the sandbox's own veth (sandbox/wan.py) that holds every chunk
+for RTT/2 each way; round trips = (time over the link - time direct) / RTT, medians of --runs, for a
+no-op deploy.py, status.py and the verify suite.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
-from sandbox import baseline, upstream
+from sandbox import baseline, rootfs, upstream
 from sandbox.machine import Sandbox
+from sandbox.wan import DelayedLink
 from tests.harness import served_commit
 from tests.settings import REPO
 
@@ -29,9 +36,68 @@ def timed(argv, env) -> tuple[float, subprocess.CompletedProcess]:
     return time.monotonic() - started, done
 
 
+def counted(argv, env) -> tuple[float, subprocess.CompletedProcess, dict]:
+    """A timed run, and what batchssh counted of it (remote commands, facts from the batch)."""
+    with tempfile.NamedTemporaryFile("r", suffix=".jsonl") as counts:
+        seconds, done = timed(argv, {**env, "BASTION_SSH_COUNTS": counts.name})
+        lines = [json.loads(line) for line in Path(counts.name).read_text().splitlines()]
+    return seconds, done, (lines[-1] if lines else {})
+
+
+def through_link(sandbox: Sandbox, link: DelayedLink, env: dict, work: Path) -> tuple[dict, list[str]]:
+    """The environment and the verify suite's arguments that reach the sandbox through the link."""
+    known_hosts = work / f"known_hosts-{link.port}"
+    known_hosts.write_text(f"[{sandbox.host_address}]:{link.port} {rootfs.host_key()}\n")
+    ssh_config = work / f"ssh_config-{link.port}"
+    ssh_config.write_text(
+        f"Host {sandbox.host_address}\n  Port {link.port}\n  User root\n  IdentityFile {rootfs.ssh_key()}\n"
+        f"  IdentitiesOnly yes\n  UserKnownHostsFile {known_hosts}\n  StrictHostKeyChecking yes\n  BatchMode yes\n"
+        f"  ControlMaster auto\n  ControlPath {work}/ssh-%C\n  ControlPersist 60\n")
+    link_env = {**env, "BASTION_SSH_HOSTNAME": sandbox.host_address, "BASTION_SSH_PORT": str(link.port),
+                "BASTION_SSH_KNOWN_HOSTS": str(known_hosts)}
+    verify = [sys.executable, "-m", "pytest", "tests/verify", "-q", "-p", "no:cacheprovider",
+              f"--hosts=ssh://root@{sandbox.host_address}", f"--ssh-config={ssh_config}"]
+    return link_env, verify
+
+
+def over_the_wan(sandbox: Sandbox, env: dict, rtts: list[int], runs: int) -> list[tuple[str, str]]:
+    """No-op deploy, status.py and the verify suite through links of each RTT: time, round trips, commands."""
+    plays = {"no-op deploy.py": [PYINFRA, "-y", "inventory.py", "deploy.py"],
+             "status.py": [PYINFRA, "-y", "inventory.py", "status.py"]}
+    direct: dict[str, float] = {}
+    rows = []
+    with tempfile.TemporaryDirectory() as work:
+        for rtt in rtts:
+            with DelayedLink(sandbox.host_address, sandbox.address, rtt_ms=rtt, lifetime=1200) as link:
+                link_env, verify = through_link(sandbox, link, env, Path(work))
+                ssh_config = verify[-1].split("=", 1)[1]
+                for name, argv in [*plays.items(), ("verify suite (tests/verify)", verify)]:
+                    counted(argv, link_env)  # the first run by this route learns its batch
+                    times, counts = [], {}
+                    for _ in range(runs):
+                        # Every run connects afresh, as an operator's does (no ssh master left over).
+                        subprocess.run(["ssh", "-F", ssh_config, "-O", "exit", sandbox.host_address],
+                                       capture_output=True, stdin=subprocess.DEVNULL)
+                        seconds, done, counts = counted(argv, link_env)
+                        if done.returncode != 0:
+                            raise SystemExit(f"{name} failed over {rtt} ms:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+                        times.append(seconds)
+                    median = statistics.median(times)
+                    if rtt == 0:
+                        direct[name] = median
+                    trips = f", {(median - direct[name]) / (rtt / 1000):.1f} round trips" if rtt and name in direct else ""
+                    rows.append((f"{name} at {rtt} ms RTT, median of {runs}",
+                                 f"{median:.2f} s{trips}; {counts.get('remote_commands', '?')} remote commands, "
+                                 f"{counts.get('answered_from_batch', '?')} answered from the batch"))
+                subprocess.run(["ssh", "-F", ssh_config, "-O", "exit", sandbox.host_address],
+                               capture_output=True, stdin=subprocess.DEVNULL)
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=5, help="no-op runs to time")
+    parser.add_argument("--runs", type=int, default=5, help="runs to time for each figure")
+    parser.add_argument("--rtts", default="0,50,150", help="simulated round-trip times, in ms (0: direct)")
     parser.add_argument("--pushes", type=int, default=3,
                         help="pushes to time from push to served through nginx (default interval: minutes)")
     args = parser.parse_args()
@@ -52,21 +118,15 @@ def main():
         fact_round, _ = timed([PYINFRA, "inventory.py", "fact", "server.Hostname"], env)
         rows.append(("pyinfra: connect + one fact (the floor)", f"{fact_round:.2f} s"))
 
-        cold, done = timed(deploy, env)
+        cold, done, counts = counted(deploy, env)
         if done.returncode != 0:
             raise SystemExit(f"cold converge failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-        rows.append(("cold converge: pristine to healthy", f"{cold:.1f} s"))
+        rows.append(("cold converge: pristine to healthy",
+                     f"{cold:.1f} s; {counts.get('remote_commands')} remote commands, "
+                     f"{counts.get('file_transfers')} uploads, {counts.get('answered_from_batch')} facts from the batch"))
 
-        noop = []
-        for _ in range(args.runs):
-            seconds, done = timed(deploy, env)
-            noop.append(seconds)
-        rows.append((f"no-op run, median of {args.runs}", f"{statistics.median(noop):.2f} s "
-                                                           f"(min {min(noop):.2f}, max {max(noop):.2f})"))
-        _, debug = timed([*deploy, "--debug"], env)
-        commands = debug.stderr.count("Command exit status") + debug.stdout.count("Command exit status")
-        uploads = (debug.stderr + debug.stdout).count("Attempting upload")
-        rows.append(("commands a no-op run sends", f"{commands} (uploads: {uploads})"))
+        rtts = [int(rtt) for rtt in args.rtts.split(",") if rtt.strip()]
+        rows += over_the_wan(sandbox, env, sorted(set([0, *rtts])), args.runs)
 
         latencies = []
         for n in range(args.pushes):

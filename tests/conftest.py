@@ -14,6 +14,7 @@ import os
 
 import pytest
 
+from batchssh.testinfra import batched, report_all
 from sandbox import baseline, upstream
 from sandbox.machine import Sandbox
 from tests import harness, production
@@ -102,7 +103,12 @@ def pristine(scratch):
 
 @pytest.fixture(scope="module")
 def host(request, _testinfra_host):
-    """testinfra's host: the one named by --hosts, else the deployed sandbox."""
+    """testinfra's host: the one named by --hosts, else the deployed sandbox; its commands answered from
+    one batch (batchssh.testinfra), since the droplet is across the Internet."""
     if request.config.option.hosts:
-        return _testinfra_host
-    return harness.testinfra_host(request.getfixturevalue("deployed_sandbox"))
+        return batched(_testinfra_host)
+    return batched(harness.testinfra_host(request.getfixturevalue("deployed_sandbox")))
+
+
+def pytest_sessionfinish(session):
+    report_all()

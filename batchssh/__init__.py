@@ -1,0 +1,205 @@
+"""batchssh: pyinfra's SSH connector, with the facts of a run asked in one round.
+
+Over the Internet every remote command costs round trips (a channel, the exec request, the output and
+exit status): a no-op deploy.py reads ~90 facts, one command each, ~180 round trips. The facts a run
+reads are the same from one run to the next. So this connector remembers which fact commands a run
+asked (per host and per command line of the run, in a file on this machine), sends them all at once
+right after it connects, and answers each fact from that batch, as long as nothing on the host can
+have changed since: the first command that is not a fact (an operation's change, a python.call's
+command, unless it is declared read-only with `read_only(host)`) or the first upload ends that, and
+every later fact goes over SSH as before. A fact the batch did not hold goes over SSH too, and is
+remembered for the next run. Facts are read-only commands, so one a run no longer asks costs nothing
+but its time. A fact is told from other commands by its caller, pyinfra's fact loader (upstream, the
+loader would say so in an argument).
+
+    inventory:  ("@batchssh/NAME", {...the usual ssh_* data...})   the host is still called NAME
+
+BASTION_SSH_COUNTS=FILE appends a JSON line per host and run: remote commands, facts answered from
+the batch, bytes the batch returned (the tests and the benchmark read it).
+"""
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+from pyinfra import logger
+from pyinfra.api import facts as pyinfra_facts
+from pyinfra.connectors.ssh import SSHConnector
+from pyinfra.connectors.util import CommandOutput, OutputLine, make_unix_command_for_host
+
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "bastion" / "fact-rounds"
+
+# Runs on the host, reading "INDEX BASE64-COMMAND" lines on stdin: each command as sshd would run it
+# (the login shell's -c, stdin closed), all at once since facts only read; then, in order, INDEX
+# EXIT-STATUS and its stdout and stderr in base64, the whole compressed (a package list is most of it).
+BATCH = (
+    'd=$(mktemp -d) || exit 1; trap \'rm -rf "$d"\' EXIT; n=0; '
+    'while read -r i c; do '
+    '( printf %s "$c" | base64 -d > "$d/$i.c"; '
+    '"${SHELL:-sh}" -c "$(cat "$d/$i.c")" < /dev/null > "$d/$i.o" 2> "$d/$i.e"; echo $? > "$d/$i.r" ) & '
+    'n=$((n + 1)); done; wait; '
+    'i=0; while [ $i -lt $n ]; do '
+    'printf "%s %s\\n" $i "$(cat "$d/$i.r")"; base64 -w0 < "$d/$i.o"; echo; base64 -w0 < "$d/$i.e"; echo; '
+    'i=$((i + 1)); done | gzip -1'
+)
+
+
+FACT_LOADER = pyinfra_facts._get_fact.__code__
+
+
+def _asked_by_fact_loader() -> bool:
+    frame = sys._getframe(2)
+    for _ in range(4):
+        if frame is None:
+            return False
+        if frame.f_code is FACT_LOADER:
+            return True
+        frame = frame.f_back
+    return False
+
+
+@contextmanager
+def read_only(host):
+    """Commands run inside change nothing on the host, so the facts of the batch stay true after them
+    (e.g. a health check that only reads)."""
+    connector = host.connector
+    before = getattr(connector, "_read_only", False)
+    connector._read_only = True
+    try:
+        yield
+    finally:
+        connector._read_only = before
+
+
+def batch_input(commands: list[str]) -> str:
+    """What BATCH reads on stdin."""
+    return "".join(f"{i} {base64.b64encode(c.encode()).decode()}\n" for i, c in enumerate(commands))
+
+
+def batch_answers(compressed: bytes, commands: list[str]) -> dict[str, tuple[int, bytes, bytes]]:
+    """BATCH's output: each command's exit status, stdout and stderr; {} when there is no readable answer
+    (every command then goes over SSH as it would without the batch)."""
+    try:
+        lines = gzip.decompress(compressed).decode().split("\n")
+    except (OSError, EOFError, UnicodeDecodeError):
+        return {}
+    answers = {}
+    for at in range(0, len(lines) - 2, 3):
+        index, status = lines[at].split()
+        answers[commands[int(index)]] = (int(status), base64.b64decode(lines[at + 1]), base64.b64decode(lines[at + 2]))
+    return answers
+
+
+def record_file(*identity: str) -> Path:
+    """Where the commands a run asked are remembered, by what identifies the run."""
+    return CACHE / f"{hashlib.sha256(chr(0).join(identity).encode()).hexdigest()[:24]}.json"
+
+
+def remembered(record: Path) -> list[str]:
+    try:
+        return json.loads(record.read_text())
+    except (OSError, ValueError):
+        return []
+
+
+def remember(record: Path, commands: list[str]) -> None:
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(commands))
+
+
+def count(counts: dict) -> None:
+    """One JSON line per run and host into BASTION_SSH_COUNTS, when set."""
+    counts_file = os.environ.get("BASTION_SSH_COUNTS")
+    if counts_file:
+        with open(counts_file, "a") as out:
+            out.write(json.dumps(counts) + "\n")
+
+
+def _lines(raw: bytes, buffer: str) -> list[OutputLine]:
+    """As pyinfra reads a channel: text lines without their newline."""
+    text = raw.decode("utf-8", errors="replace")
+    parts = text.split("\n")
+    if parts and parts[-1] == "":
+        parts.pop()
+    return [OutputLine(buffer, part) for part in parts]
+
+
+class BatchedSSHConnector(SSHConnector):
+    """SSHConnector whose prepare-phase facts come from one batch sent at connect."""
+
+    @staticmethod
+    def make_names_data(name):
+        yield name, {"ssh_hostname": name}, []
+
+    def _record_file(self) -> Path:
+        # The run's files and --data values say which facts it asks; flags such as -y, -v or --dry do not.
+        words = [word for word in sys.argv[1:] if not word.startswith("-")]
+        return record_file("pyinfra", self.host.name, str(self.data["ssh_hostname"]), *words)
+
+    def connect(self) -> None:
+        self._answers: dict[str, tuple[int, CommandOutput]] = {}
+        self._asked: list[str] = []
+        self._fresh = True  # nothing on the host changed since the batch was answered
+        self._read_only = False
+        self._counts = {"host": self.host.name, "remote_commands": 0, "answered_from_batch": 0, "batch_bytes": 0,
+                        "file_transfers": 0, "argv": sys.argv[1:]}
+        super().connect()
+        commands = remembered(self._record_file())
+        if commands:
+            self._ask_all(commands)
+
+    def _ask_all(self, commands: list[str]) -> None:
+        assert self.client is not None
+        self._counts["remote_commands"] += 1
+        stdin, stdout, stderr = self.client.exec_command(BATCH)
+        stdin.write(batch_input(commands))
+        stdin.close()
+        stdin.channel.shutdown_write()
+        compressed = stdout.read()
+        stderr.read()
+        stdout.channel.recv_exit_status()
+        self._counts["batch_bytes"] = len(compressed)
+        self._answers = {command: (status, CommandOutput(_lines(out, "stdout") + _lines(err, "stderr")))
+                         for command, (status, out, err) in batch_answers(compressed, commands).items()}
+        logger.debug("batchssh: %s facts answered in one round on %s", len(self._answers), self.host.name)
+
+    def run_shell_command(self, command, print_output: bool = False, print_input: bool = False, **arguments):
+        plain = not any(arguments.get(key) for key in ("_get_pty", "_stdin", "_timeout"))
+        if plain and _asked_by_fact_loader():
+            rest = {k: v for k, v in arguments.items() if k not in ("_get_pty", "_stdin", "_timeout", "_success_exit_codes")}
+            actual = make_unix_command_for_host(self.state, self.host, command, **rest).get_raw_value()
+            if self._fresh:
+                if actual not in self._asked:
+                    self._asked.append(actual)
+                if actual in self._answers:
+                    self._counts["answered_from_batch"] += 1
+                    status, output = self._answers[actual]
+                    codes = arguments.get("_success_exit_codes")
+                    return (status in codes if codes else status == 0), output
+        elif not self._read_only:
+            self._fresh = False
+        self._counts["remote_commands"] += 1
+        logger.debug("batchssh: over SSH (fresh=%s): %.200s", self._fresh, command)
+        return super().run_shell_command(command, print_output=print_output, print_input=print_input, **arguments)
+
+    def put_file(self, *args, **kwargs):
+        self._fresh = False
+        self._counts["file_transfers"] += 1
+        return super().put_file(*args, **kwargs)
+
+    def get_file(self, *args, **kwargs):
+        self._counts["file_transfers"] += 1
+        return super().get_file(*args, **kwargs)
+
+    def disconnect(self) -> None:
+        super().disconnect()
+        if self._asked:
+            remember(self._record_file(), self._asked)
+        count(self._counts)
+

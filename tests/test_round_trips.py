@@ -1,0 +1,59 @@
+"""The droplet is 50-150 ms away, so what counts is how often a run waits for it (batchssh): a run
+already in its state sends one batch of facts and the health check, status.py one batch, the verify
+suite one batch. `./bastion bench` turns these counts into seconds and round trips over a simulated
+WAN; this keeps them from creeping back (a count, not a timing)."""
+import json
+
+import pytest
+
+from tests import harness
+
+# An SSH connection costs ~7 round trips and a command ~3 (channel, exec, output and exit status):
+# 3 remote commands keep a no-op run within 20 round trips.
+NO_OP_BUDGET = 3
+
+
+@pytest.fixture(scope="module")
+def sb(deployed_sandbox):
+    return deployed_sandbox
+
+
+def counted(tmp_path, run, *args, **kwargs) -> dict:
+    """What batchssh counted of one run: remote commands, facts answered from the batch, uploads."""
+    counts = tmp_path / "counts.jsonl"
+    counts.unlink(missing_ok=True)
+    run(*args, **kwargs, env={"BASTION_SSH_COUNTS": str(counts)})
+    [line] = [json.loads(text) for text in counts.read_text().splitlines()]
+    return line
+
+
+def test_a_no_op_run_sends_one_batch_of_facts_and_the_health_check(sb, tmp_path):
+    harness.deployed(sb)  # a first run with this command line learns its batch
+    counts = counted(tmp_path, harness.deployed, sb)
+    assert counts["remote_commands"] <= NO_OP_BUDGET, counts
+    assert counts["file_transfers"] == 0
+    assert counts["answered_from_batch"] >= 80, "every fact of the run came from the batch"
+
+
+def test_status_asks_everything_in_one_round(sb, tmp_path):
+    harness.deployed(sb, deploy_file="status.py")
+    counts = counted(tmp_path, harness.deployed, sb, deploy_file="status.py")
+    assert counts["remote_commands"] == 1, counts
+
+
+def test_the_verify_suite_asks_everything_in_one_round(sb, tmp_path):
+    assert harness.verify_suite(sb).returncode == 0
+    counts = counted(tmp_path, harness.verify_suite, sb)
+    assert counts["remote_commands"] <= 1, counts
+    assert counts["answered_from_batch"] >= 40
+
+
+def test_after_a_change_the_facts_are_read_afresh(sb, settings, tmp_path):
+    """A fact answered from the batch is one read before anything changed: once a run changes something,
+    every later fact goes to the host, so the run still converges in one go."""
+    harness.deployed(sb)
+    sb.ssh(f"echo '# edited by hand' >> {settings.dev_restart_script}; chmod 700 {settings.dev_follow_script}")
+    counts = counted(tmp_path, harness.deployed, sb)
+    assert counts["file_transfers"] >= 1 and counts["remote_commands"] > NO_OP_BUDGET, counts
+    assert harness.deployed(sb).changed == [], "one run put everything back"
+    assert sb.ssh(f"stat -c %a {settings.dev_follow_script}").stdout.strip() == "755"
