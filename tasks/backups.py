@@ -1,5 +1,6 @@
 """Backups with restic into a repository off the host: the tools, the copies of the operator's secrets
 that open it, the timers that back up and check, and the first backup at the first deploy."""
+import hashlib
 import re
 import secrets
 from datetime import datetime
@@ -37,10 +38,12 @@ def local_file(setting: str) -> Path | None:
 
 
 @operation()
-def secret_copy(src: str, dest: str):
+def secret_copy(src: str, dest: str, replace: bool = True):
     """A secret from the operator's machine, root-only on the host. Unlike files.put it never prints
-    the content (--diff would), and never replaces a different one: preflight stops the run first."""
-    if host.get_fact(Sha256File, path=dest):
+    the content (--diff would). replace=False keeps a different one on the host (the password that
+    opens the repository: preflight stops a run whose copy differs)."""
+    there = host.get_fact(Sha256File, path=dest)
+    if there and (there == hashlib.sha256(Path(src).read_bytes()).hexdigest() or not replace):
         host.noop(f"{dest} is there")
         return
     # The upload lands inside the root-only directory, never in a world-readable /tmp.
@@ -67,7 +70,7 @@ def first_backup(repository: str, unit: str, state: str):
     yield reported(f"systemctl start {unit}.service; status=$?; sed -n 's/^result=//p' {state}; exit $status")
 
 
-def password_to_hand(d) -> Path:
+def password_to_hand() -> Path:
     """The operator's copy of the repository password, created here when neither side has one (preflight
     refuses the run when only the host has one, or when the two differ)."""
     local = local_file("backup_password_file")
@@ -85,7 +88,8 @@ def schedule_backups():
     d = host.data
     config = d.backup_config_dir
     files.directory(name="Backup configuration (root only)", path=config, user="root", group="root", mode="700")
-    secret_copy(name=f"Repository password in {config}", src=str(password_to_hand(d)), dest=f"{config}/password")
+    secret_copy(name=f"Repository password in {config}", src=str(password_to_hand()), dest=f"{config}/password",
+                replace=False)
     if d.backup_ssh_key:
         secret_copy(name=f"Backup host key in {config}", src=str(local_file("backup_ssh_key")), dest=f"{config}/ssh-key")
     if d.backup_credentials_file:

@@ -201,8 +201,9 @@ def backup_settings_problems(d) -> list[str]:
         problems.append(f"backup_repository={d.backup_repository!r}: not a restic repository; give an off-host URL "
                         f"such as sftp:user@backup-host:/srv/restic/droplet, or an absolute path on the host")
     elif path:
-        for key in ("dev_data_dir", "dev_checkout", "production_data_dir", "production_checkout"):
-            if _inside(path, getattr(d, key)):
+        # Inside the data it backs up, or mixed with production's: either is one disk failure from gone.
+        for key in ("dev_data_dir", "production_data_dir", "production_checkout"):
+            if _inside(path, getattr(d, key)) if key.startswith("production") else _within(path, getattr(d, key)):
                 problems.append(f"backup_repository={repository}: overlaps {key} ({getattr(d, key)}); "
                                 f"give a path of its own, or better an off-host URL")
     for key in ("backup_ssh_key", "backup_ssh_known_hosts", "backup_credentials_file"):

@@ -164,3 +164,17 @@ def test_an_unreachable_repository_fails_the_backup_visibly_and_the_server_runs_
     assert pristine.ssh(f"ps -o stat= -p $(systemctl show -p MainPID --value {settings.dev_unit})").stdout.strip()[0] != "T"
     assert harness.call_tool(pristine, "get_server_status")["status"] == "operational"
     assert harness.status(pristine, "json", *vault.settings("unreachable"))["backup"]["last_run"]["outcome"] == "failed"
+
+
+def test_credentials_follow_this_machines_copy_and_never_show(pristine, settings, tmp_path):
+    """A rotated key or credential replaces the host's copy (unlike the password, which opens the data)."""
+    credentials = tmp_path / "restic.env"
+    credentials.write_text("RESTIC_COMPRESSION=auto\n")
+    harness.deployed(pristine, "--data", f"backup_credentials_file={credentials}")
+    credentials.write_text("RESTIC_COMPRESSION=max\n")
+    run = harness.deployed(pristine, "--data", f"backup_credentials_file={credentials}", "--diff")
+    assert "restic credentials in" in " ".join(run.changed)
+    assert "RESTIC_COMPRESSION" not in run.output, "--diff shows no secret"
+    on_host = f"{settings.backup_config_dir}/credentials.env"
+    assert pristine.ssh(f"cat {on_host}; stat -c %a {on_host}").stdout.split() == ["RESTIC_COMPRESSION=max", "600"]
+    assert "hacs-dev-backup: ok" in pristine.ssh(settings.dev_backup_script).stdout
