@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import subprocess
+import sys
 
 from testinfra.backend.ssh import SshBackend
 from testinfra.host import Host
@@ -29,7 +30,9 @@ class BatchedSshBackend(SshBackend):
         return batched_backend
 
     def _start(self):
-        self._record = record_file("testinfra", self.host.name, str(self.host.port), str(self.ssh_config))
+        # Which suite runs (tests/verify, tests/verify_production) says which commands it asks.
+        suite = [word for word in sys.argv[1:] if not word.startswith("-")]
+        self._record = record_file("testinfra", self.host.name, str(self.host.port), str(self.ssh_config), *suite)
         self._asked: list[str] = []
         self._answers: dict[str, tuple[int, bytes, bytes]] | None = None
         self._counts = {"host": self.host.name, "remote_commands": 0, "answered_from_batch": 0, "batch_bytes": 0,

@@ -16,6 +16,13 @@ production_nginx_site = "/etc/nginx/sites-available/smoothcurves-nexus"
 server_name = "smoothcurves.nexus"
 tls_certificate = "/etc/letsencrypt/live/smoothcurves.nexus/fullchain.pem"
 tls_certificate_key = "/etc/letsencrypt/live/smoothcurves.nexus/privkey.pem"
+# The droplet's second site: static files, its own certificate.
+production_art_server_name = "smoothcurves.art"
+production_art_site = "/etc/nginx/sites-available/smoothcurves-art"
+production_art_root = "/var/www/smoothcurves.art"
+production_art_certificate = "/etc/letsencrypt/live/smoothcurves.art/fullchain.pem"
+# tests/verify_production warns when a certificate has fewer days left than this (certbot renews at 30).
+production_certificate_warn_days = 14
 
 # --- Packages --------------------------------------------------------------------------------
 # Distribution packages only: the droplet's Ubuntu and the sandbox's Debian both carry them.

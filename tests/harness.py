@@ -148,10 +148,11 @@ def push_server(sandbox: Sandbox, source: str, message: str = "Fix start") -> st
     return upstream.push_commit(sandbox.upstream_repo, load().dev_branch, {SERVER: source}, message)
 
 
-def verify_suite(sandbox: Sandbox, env: dict | None = None) -> subprocess.CompletedProcess:
-    """The testinfra suite against the sandbox by its SSH address, as an operator runs it."""
+def verify_suite(sandbox: Sandbox, env: dict | None = None, suite: str = "tests/verify") -> subprocess.CompletedProcess:
+    """A testinfra suite (the dev environment's, or tests/verify_production) against the sandbox by its
+    SSH address, as an operator runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/verify", "-q", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", suite, "-q", "-p", "no:cacheprovider",
          f"--hosts=ssh://root@{sandbox.address}", f"--ssh-config={sandbox.ssh_config}"],
         cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
 

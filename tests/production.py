@@ -8,7 +8,7 @@ def snapshot(host) -> dict:
     """Checksums of every production file, the site, the certificate, and the service's start."""
     s = load()
     paths = " ".join([s.production_checkout, s.production_data_dir, s.production_backups_dir,
-                      s.production_old_checkout])
+                      s.production_old_checkout, s.production_art_root, s.production_art_site])
     files = host.check_output(f"find {paths} -type f -not -path '*/.git/*' -print0 | sort -z | "
                               f"xargs -0 sha256sum")
     site_lines = host.file(s.production_nginx_site).content_string.splitlines()

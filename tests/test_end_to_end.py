@@ -124,6 +124,14 @@ def test_dependencies_reinstall_only_when_the_lock_file_changes(sb, settings):
     assert any(name.startswith("Service | Restart") for name in run.changed)
 
 
+def test_the_production_check_passes_and_touches_nothing(sb):
+    before = production.snapshot(harness.testinfra_host(sb))
+    done = harness.verify_suite(sb, suite="tests/verify_production")
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert "warning" not in done.stdout.lower(), "the baseline's certificates are far from expiry"
+    assert production.snapshot(harness.testinfra_host(sb)) == before
+
+
 def test_production_is_byte_for_byte_as_before_and_never_restarted(sb):
     after = production.snapshot(harness.testinfra_host(sb))
     before = sb.production_before

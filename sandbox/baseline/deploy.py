@@ -34,14 +34,22 @@ files.directory(name="Old production checkout", path=d.production_old_checkout)
 files.put(name="Old checkout content", src=StringIO("the checkout production ran from before\n"),
           dest=f"{d.production_old_checkout}/README.md")
 
-cert_dir = str(Path(d.tls_certificate).parent)
-files.directory(name="Let's Encrypt live directory", path=cert_dir)
-server.shell(
-    name="Self-signed stand-in for the Let's Encrypt certificate",
-    commands=[f"test -s {d.tls_certificate} || openssl req -x509 -newkey rsa:2048 -nodes -days 3650 "
-              f"-subj /CN={d.server_name} -addext subjectAltName=DNS:{d.server_name} "
-              f"-keyout {d.tls_certificate_key} -out {d.tls_certificate} 2>/dev/null"],
-)
+for name, certificate in ((d.server_name, d.tls_certificate), (d.production_art_server_name,
+                                                                 d.production_art_certificate)):
+    cert_dir = str(Path(certificate).parent)
+    files.directory(name=f"Let's Encrypt live directory of {name}", path=cert_dir)
+    server.shell(
+        name=f"Self-signed stand-in for the Let's Encrypt certificate of {name}",
+        commands=[f"test -s {certificate} || openssl req -x509 -newkey rsa:2048 -nodes -days 90 "
+                  f"-subj /CN={name} -addext subjectAltName=DNS:{name} "
+                  f"-keyout {cert_dir}/privkey.pem -out {certificate} 2>/dev/null"],
+    )
+files.directory(name="smoothcurves.art document root", path=d.production_art_root)
+files.put(name="smoothcurves.art front page", src=StringIO("<!doctype html><title>Smooth Curves</title><h1>Smooth Curves</h1>\n"),
+          dest=f"{d.production_art_root}/index.html")
+files.template(name="smoothcurves.art site", src=str(HERE / "templates/smoothcurves-art.j2"), dest=d.production_art_site)
+files.link(name="smoothcurves.art site enabled", path=f"/etc/nginx/sites-enabled/{Path(d.production_art_site).name}",
+           target=d.production_art_site)
 
 unit = files.template(name="Production unit", src=str(HERE / "templates/mcp-coordination.service.j2"),
                       dest=f"/etc/systemd/system/{d.production_unit}")

@@ -1,0 +1,57 @@
+import json
+import warnings
+
+import pytest
+
+
+def curl(host, url: str, name: str, *options: str) -> str:
+    """An HTTPS request on the host itself, to its own nginx or port, by name (no DNS needed)."""
+    return host.check_output(f"curl -sk --max-time 10 {' '.join(options)} --resolve {name}:443:127.0.0.1 {url}")
+
+
+def test_the_production_unit_is_enabled_and_running(host, settings):
+    unit = host.service(settings.production_unit)
+    assert unit.is_enabled
+    assert unit.is_running
+
+
+def test_production_listens_on_loopback_only_and_nginx_on_80_and_443(host, settings):
+    listening = host.check_output(f"ss -Htln 'sport = :{settings.production_port}' | awk '{{print $4}}'").split()
+    assert listening, f"nothing listens on {settings.production_port}"
+    assert all(address.rsplit(":", 1)[0] in ("127.0.0.1", "[::1]", "[::ffff:127.0.0.1]") for address in listening), \
+        listening
+    for port in (80, 443):
+        assert host.socket(f"tcp://0.0.0.0:{port}").is_listening, port
+
+
+def test_production_answers_healthy_on_its_port_and_through_nginx(host, settings):
+    direct = json.loads(host.check_output(f"curl -sk --max-time 10 https://localhost:{settings.production_port}/health"))
+    assert direct["status"] == "healthy"
+    proxied = json.loads(curl(host, f"https://{settings.server_name}/health", settings.server_name))
+    assert proxied["status"] == "healthy"
+
+
+def test_both_sites_are_enabled_and_nginx_accepts_its_configuration(host, settings):
+    for site in (settings.production_nginx_site, settings.production_art_site):
+        enabled = host.file(f"/etc/nginx/sites-enabled/{site.rsplit('/', 1)[1]}")
+        assert enabled.exists and enabled.linked_to == site, site
+    assert host.run("nginx -t").rc == 0
+
+
+@pytest.mark.parametrize("name_setting, certificate_setting", [
+    ("server_name", "tls_certificate"), ("production_art_server_name", "production_art_certificate")])
+def test_certificates_name_their_site_and_are_not_about_to_expire(host, settings, name_setting, certificate_setting):
+    name, certificate = getattr(settings, name_setting), getattr(settings, certificate_setting)
+    ends = host.check_output(f"date -d \"$(openssl x509 -enddate -noout -in {certificate} | cut -d= -f2)\" +%s")
+    days = (int(ends) - int(host.check_output("date +%s"))) / 86400
+    assert days > 0, f"{certificate} expired {-days:.0f} days ago"
+    if days < settings.production_certificate_warn_days:
+        warnings.warn(f"{certificate} expires in {days:.0f} days: renew it (certbot renew)", stacklevel=1)
+    names = host.check_output(f"openssl x509 -noout -ext subjectAltName -in {certificate}")
+    assert f"DNS:{name}" in names
+
+
+def test_the_static_site_answers(host, settings):
+    name = settings.production_art_server_name
+    status = curl(host, f"https://{name}/", name, "-o /dev/null", "-w '%{http_code}'")
+    assert status == "200"
