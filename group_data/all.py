@@ -24,6 +24,15 @@ production_art_certificate = "/etc/letsencrypt/live/smoothcurves.art/fullchain.p
 # tests/verify_production warns when a certificate has fewer days left than this (certbot renews at 30).
 production_certificate_warn_days = 14
 
+# --- Production on a new host (production.py; deploy.py never runs it) ------------------------
+# production.py builds production on a host that has none (or one it built itself). A host with a
+# production unit, checkout or site made otherwise (the live droplet) is refused, unless its address
+# is named here, for one run: --data production_rebuild_host=203.0.113.7
+production_rebuild_host = None
+production_repo_url = None             # None: dev_repo_url (the same repository)
+production_branch = "main"
+production_packages = ["git", "nginx", "nodejs", "npm", "openssl", "curl"]
+
 # --- Packages --------------------------------------------------------------------------------
 # Distribution packages only: the droplet's Ubuntu and the sandbox's Debian both carry them.
 dev_packages = ["git", "nginx", "nodejs", "npm", "curl", "iproute2", "restic", "openssh-client"]
