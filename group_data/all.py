@@ -31,7 +31,7 @@ production_certificate_warn_days = 14
 production_rebuild_host = None
 production_repo_url = None             # None: dev_repo_url (the same repository)
 production_branch = "main"
-production_packages = ["git", "nginx", "nodejs", "npm", "openssl", "curl"]
+production_packages = ["git", "nginx", "nodejs", "npm", "openssl", "curl", "restic", "openssh-client"]
 
 # --- Packages --------------------------------------------------------------------------------
 # Distribution packages only: the droplet's Ubuntu and the sandbox's Debian both carry them.
@@ -158,6 +158,15 @@ dev_backup_check_script = "/usr/local/sbin/hacs-dev-backup-check"
 dev_backup_check_unit = "hacs-dev-backup-check"    # .service runs the script, .timer schedules it
 dev_backup_check_schedule = "daily"
 dev_backup_check_read_data = "10%"
+# Production's data goes into the same repository (tag "production"), on the same schedule and policy,
+# read only: its backup never stops, pauses or restarts production. Installed by deploy.py wherever
+# production_data_dir exists; production.py takes it back on a new host with production_restore_from.
+production_backup_script = "/usr/local/sbin/hacs-production-backup"
+production_backup_unit = "hacs-production-backup"
+# Set for one run of production.py to fill an empty production_data_dir before production starts:
+# "latest" (the newest routine production snapshot of backup_snapshot_host) or a snapshot id.
+production_restore_from = None
+production_restore_script = "/usr/local/sbin/hacs-production-restore"
 # Before restic (until 2026-11): tar archives in dev_backups_dir (and secrets in its secrets/). They stay
 # where they are, and each is imported once into the repository (tag "imported"), so they leave the host.
 dev_backups_dir = "/mnt/coordinaton_mcp_data/v2-dev-backups"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pyinfra import host
 from pyinfra.api import FileUploadCommand, StringCommand, deploy, operation
-from pyinfra.facts.files import FileContents, Sha256File
+from pyinfra.facts.files import Directory, FileContents, Sha256File
 from pyinfra.operations import files, systemd
 
 from tasks import REPO, jinja, reported, template
@@ -52,12 +52,12 @@ def secret_copy(src: str, dest: str, replace: bool = True):
 
 
 @operation()
-def open_repository(repository: str, script: str, marker: str):
+def open_repository(repository: str, restic: str, marker: str):
     """Once per repository: restic opens it with this host's password, or creates it when none is there."""
     if host.get_fact(FileContents, path=marker) == [repository]:
         host.noop(f"{repository} opened already")
         return
-    yield reported(f"{script} --open-repository")
+    yield reported(f"{restic} --open-repository")
 
 
 @operation()
@@ -81,10 +81,10 @@ def password_to_hand() -> Path:
     return local
 
 
-@deploy("Backups")
-def schedule_backups():
-    """restic with the operator's password (and key), the repository opened or created, the backup and
-    check timers waiting, the restore script ready."""
+@deploy("Backup repository")
+def give_restic_access():
+    """restic, and the operator's password (and key) to open the repository with; the repository opened
+    or created. Both playbooks need it: deploy.py for the backups, production.py for a restore."""
     d = host.data
     config = d.backup_config_dir
     files.directory(name="Backup configuration (root only)", path=config, user="root", group="root", mode="700")
@@ -99,29 +99,42 @@ def schedule_backups():
         files.put(name="Backup host's known key", src=str(local_file("backup_ssh_known_hosts")),
                   dest=f"{config}/known_hosts", user="root", group="root", mode="644")
     files.directory(name="restic's cache", path=RESTIC_CACHE, user="root", group="root", mode="700")
+    files.directory(name="bastion state directory", path=d.bastion_state_dir, mode="755")
+    files.template(name=f"Script {d.backup_restic_command}", src=template("usr/local/sbin/bastion-restic.j2"),
+                   dest=d.backup_restic_command, user="root", group="root", mode="755", jinja_env_kwargs=jinja(),
+                   sftp=sftp_target(d.backup_repository))
+    open_repository(name=f"Repository {d.backup_repository}", repository=d.backup_repository,
+                    restic=d.backup_restic_command, marker=f"{d.bastion_state_dir}/backup-repository")
 
+
+@deploy("Backups")
+def schedule_backups():
+    """The dev data's backup and the repository's check on timers, the restore script ready; production's
+    data backed up too, read only, where there is production."""
+    d = host.data
     repository = local_repository(d.backup_repository)
     writable = [d.dev_backups_dir, RESTIC_CACHE] + ([repository] if repository else [])
     scripts = {
-        d.backup_restic_command: ("usr/local/sbin/bastion-restic.j2", {"sftp": sftp_target(d.backup_repository)}),
-        d.dev_backup_script: ("usr/local/sbin/hacs-dev-backup.j2", {}),
-        d.dev_backup_check_script: ("usr/local/sbin/hacs-dev-backup-check.j2", {}),
-        d.dev_restore_script: ("usr/local/sbin/hacs-dev-restore.j2", {}),
+        d.dev_backup_script: "usr/local/sbin/hacs-dev-backup.j2",
+        d.dev_backup_check_script: "usr/local/sbin/hacs-dev-backup-check.j2",
+        d.dev_restore_script: "usr/local/sbin/hacs-dev-restore.j2",
     }
-    for dest, (source, variables) in scripts.items():
+    timers = {d.dev_backup_unit: "hacs-dev-backup", d.dev_backup_check_unit: "hacs-dev-backup-check"}
+    if host.get_fact(Directory, path=d.production_data_dir):
+        scripts[d.production_backup_script] = "usr/local/sbin/hacs-production-backup.j2"
+        timers[d.production_backup_unit] = "hacs-production-backup"
+    for dest, source in scripts.items():
         files.template(name=f"Script {dest}", src=template(source), dest=dest, user="root", group="root", mode="755",
-                       jinja_env_kwargs=jinja(), **variables)
+                       jinja_env_kwargs=jinja())
     units = [
         files.template(name=f"Unit {unit}.{kind}", src=template(f"etc/systemd/system/{source}.{kind}.j2"),
                        dest=f"/etc/systemd/system/{unit}.{kind}", user="root", group="root", mode="644",
                        jinja_env_kwargs=jinja(), writable_for_restic=writable)
-        for unit, source in ((d.dev_backup_unit, "hacs-dev-backup"), (d.dev_backup_check_unit, "hacs-dev-backup-check"))
+        for unit, source in timers.items()
         for kind in ("service", "timer")
     ]
     reload = systemd.daemon_reload(name="systemd reads the backup units", _if=lambda: any(u.did_change() for u in units))
-    open_repository(name=f"Repository {d.backup_repository}", repository=d.backup_repository,
-                    script=d.dev_backup_script, marker=f"{d.bastion_state_dir}/backup-repository")
-    for unit in (d.dev_backup_unit, d.dev_backup_check_unit):
+    for unit in timers:
         systemd.service(name=f"{unit}.timer enabled and waiting", service=f"{unit}.timer", running=True, enabled=True)
         systemd.service(name=f"{unit}.timer takes its new schedule", service=f"{unit}.timer", running=True,
                         restarted=True, _if=lambda: reload.did_change())
@@ -132,6 +145,10 @@ def take_first_backup():
     d = host.data
     first_backup(name=f"First backup into {d.backup_repository}", repository=d.backup_repository,
                  unit=d.dev_backup_unit, state=f"{d.bastion_state_dir}/backup.state")
+    if host.get_fact(Directory, path=d.production_data_dir):
+        first_backup(name=f"First backup of production's data into {d.backup_repository}",
+                     repository=d.backup_repository, unit=d.production_backup_unit,
+                     state=f"{d.bastion_state_dir}/production-backup.state")
 
 
 def off_host(repository: str) -> bool:

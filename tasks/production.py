@@ -6,12 +6,13 @@ import sys
 from pathlib import Path
 
 from pyinfra import host, logger
-from pyinfra.api import deploy, operation
+from pyinfra.api import FactBase, deploy, operation
 from pyinfra.facts.files import Directory, File, FileContents
 from pyinfra.operations import apt, files, git, server, systemd
 
 from batchssh import read_only
-from tasks import template
+from tasks import jinja, reported, template
+from tasks.backups import is_snapshot_id
 from tasks.nginx import self_signed_certificate
 
 BUILT_MARK = "production-built-by-bastion"
@@ -33,6 +34,12 @@ def refuse_unless_new_host():
     if host.get_fact(File, path=d.dev_nginx_site):
         problems.append(f"dev_nginx_site: {d.dev_nginx_site} serves {d.server_name} already (the dev deploy ran first); "
                         f"run production.py before deploy.py on a new host, or remove that site")
+    from tasks.preflight import backup_host_problems, backup_settings_problems
+
+    problems += backup_settings_problems(d) or backup_host_problems(d)
+    if d.production_restore_from and d.production_restore_from != "latest" and not is_snapshot_id(d.production_restore_from):
+        problems.append(f"production_restore_from={d.production_restore_from}: give latest or a snapshot id "
+                        f"(`bastion-restic snapshots --tag production` lists them)")
     if problems:
         lines = "\n".join(f"  {problem}" for problem in problems)
         print(f"production preflight on {host.name}: nothing on the host was changed:\n{lines}", file=sys.stderr, flush=True)
@@ -76,10 +83,39 @@ def production_is_healthy(port: int, server_name: str):
     yield f"echo {output.stdout!r} >&2; systemctl status --no-pager {host.data.production_unit} >&2; exit 1"
 
 
+@deploy("Production packages")
+def install_packages():
+    apt.packages(name="Production's packages, and restic", packages=host.data.production_packages, update=True,
+                 cache_time=3600)
+
+
+class DirectoryEntries(FactBase):
+    """How many entries a directory holds (0 when it is missing)."""
+
+    def command(self, path):
+        return f"ls -A {path} 2>/dev/null | wc -l"
+
+    def process(self, output):
+        return int(output[0]) if output else 0
+
+
+@operation()
+def restore_production_data(snapshot: str, data: str, script: str, marker: str):
+    """Production's data from the backup repository, into an empty production_data_dir only, once: what
+    is there is never replaced."""
+    done = host.get_fact(FileContents, path=marker)
+    if done:
+        host.noop(f"production's data was restored from snapshot {done[0]} already")
+        return
+    if host.get_fact(DirectoryEntries, path=data):
+        host.noop(f"{data} is not empty: production_restore_from is for a new host, nothing was replaced")
+        return
+    yield reported(f"{script} {snapshot}")
+
+
 @deploy("Production")
 def build_production():
     d = host.data
-    apt.packages(name="Production's packages", packages=d.production_packages, update=True, cache_time=3600)
     files.directory(name="bastion state directory", path=d.bastion_state_dir, mode="755")
     files.file(name="Marked as built by production.py", path=f"{d.bastion_state_dir}/{BUILT_MARK}")
     code = git.repo(name=f"Production checkout ({d.production_branch})", src=d.production_repo_url or d.dev_repo_url,
@@ -88,13 +124,21 @@ def build_production():
         f"cd {d.production_checkout} && if [ -f package-lock.json ]; then npm ci --omit=dev; fi"], _if=code.did_change)
     for path in (d.production_data_dir, d.production_backups_dir):
         files.directory(name=f"Directory {path}", path=path, mode="750")
+    restored = []
+    if d.production_restore_from:
+        files.template(name=f"Script {d.production_restore_script}", src=template("usr/local/sbin/hacs-production-restore.j2"),
+                       dest=d.production_restore_script, user="root", group="root", mode="755", jinja_env_kwargs=jinja())
+        restored = [restore_production_data(
+            name=f"Production's data from snapshot {d.production_restore_from} of {d.backup_repository}",
+            snapshot=d.production_restore_from, data=d.production_data_dir, script=d.production_restore_script,
+            marker=f"{d.bastion_state_dir}/production-restored-from.snapshot")]
     unit = files.template(name=f"Unit {d.production_unit}", src=template("etc/systemd/system/mcp-coordination.service.j2"),
                           dest=f"/etc/systemd/system/{d.production_unit}", mode="644")
     systemd.daemon_reload(name="systemd reads the production unit", _if=unit.did_change)
     systemd.service(name=f"{d.production_unit} enabled and running", service=d.production_unit, running=True,
                     enabled=True)
     systemd.service(name=f"{d.production_unit} restarted on a new unit or code", service=d.production_unit,
-                    running=True, restarted=True, _if=lambda: any(op.did_change() for op in (unit, code, libraries)))
+                    running=True, restarted=True, _if=lambda: any(op.did_change() for op in (unit, code, libraries, *restored)))
 
     dev_include = f"include {d.dev_nginx_snippet};" if host.get_fact(File, path=d.dev_nginx_snippet) else None
     nexus_certificate, nexus_key, nexus_changes = certificate_for(d.server_name, d.tls_certificate)

@@ -143,7 +143,7 @@ def test_a_wrong_password_fails_with_one_line(pristine, scratch, vault, settings
     baseline.up(scratch)
     wrong = harness.deploy(pristine, *vault.settings("password"), "--data", f"backup_password_file={tmp_path / 'other'}")
     assert wrong.returncode != 0
-    line = (f"hacs-dev-backup: FAILED: the password in {settings.backup_config_dir}/password does not open "
+    line = (f"bastion-restic: FAILED: the password in {settings.backup_config_dir}/password does not open "
             f"{vault.url('password')}; give the repository's own in backup_password_file")
     assert line in wrong.output
 

@@ -76,3 +76,57 @@ def test_drill_the_droplet_dies_and_a_blank_host_is_rebuilt_from_the_backup_host
     assert harness.instances(blank) == [survivor]
     assert blank.ssh(f"test -e {settings.production_nginx_site}", check=False).returncode != 0
     assert "SELF-SIGNED" in blank.ssh(f"cat {settings.dev_nginx_site}").stdout
+
+
+def production_unit(sandbox, settings) -> dict:
+    """What production runs as, from where, on which port and data: the baseline's and a rebuild's alike."""
+    shown = sandbox.ssh(f"systemctl show {settings.production_unit} -p User -p WorkingDirectory -p Environment "
+                        f"-p ActiveState").stdout
+    values = dict(line.split("=", 1) for line in shown.splitlines() if "=" in line)
+    environment = dict(item.split("=", 1) for item in values.pop("Environment").split())
+    return {**values, **{key: environment.get(key) for key in ("SSE_PORT", "NODE_ENV", "V2_DATA_ROOT")}}
+
+
+def test_drill_the_whole_droplet_is_rebuilt_from_the_backup_host(pristine, blank, vault, settings, figures):
+    """Production and dev both: A backs up production's data (read only) and the dev data to the backup
+    host on a 20 s schedule and dies; blank B becomes the whole droplet with two commands."""
+    every = 20
+    repository = vault.settings("whole")
+    production_before = harness.invocation(pristine, settings.production_unit)
+    harness.deployed(pristine, *repository, "--data", f"dev_backup_schedule=*:*:0/{every}")
+    survivor = harness.call_tool(pristine, "bootstrap_v2", {"name": "WholeDroplet"})["instanceId"]
+    written = pristine.ssh("date -u +%FT%TZ").stdout.strip()
+    deadline = time.monotonic() + 3 * every
+    for state in ("backup.state", "production-backup.state"):
+        path = f"{settings.bastion_state_dir}/{state}"
+        while pristine.ssh(f"sed -n 's/^finished_at=//p' {path}", check=False).stdout.strip() <= written:
+            assert time.monotonic() < deadline, f"no backup after the write ({state})"
+            time.sleep(1)
+    assert "production untouched" in pristine.ssh(f"cat {settings.bastion_state_dir}/production-backup.state").stdout
+    assert harness.invocation(pristine, settings.production_unit) == production_before, "its backup never restarts it"
+    production_on_a = tree_checksums(pristine, settings.production_data_dir)
+    unit_on_a = production_unit(pristine, settings)
+    dev_on_a = tree_checksums(pristine, settings.dev_data_dir)
+    pristine.down()
+
+    started = time.monotonic()
+    blank.up()
+    target = {"BASTION_TARGET": blank.address, "BASTION_SSH_KEY": blank.connection()["ssh_key"],
+              "BASTION_SSH_KNOWN_HOSTS": str(blank.known_hosts)}
+    upstream = ("--data", f"dev_repo_url={blank.upstream_url}")
+    production = harness.deploy(blank, *repository, *upstream, "--data", "production_restore_from=latest",
+                                deploy_file="production.py", env=target)
+    assert production.returncode == 0, production.output[-6000:]
+    dev = harness.deploy(blank, *repository, *upstream, "--data", "restore_from=latest", env=target)
+    assert dev.returncode == 0, dev.output[-6000:]
+    rto = time.monotonic() - started
+    figures["RTO, blank host to the whole droplet (production and dev, both data sets restored)"] = f"{rto:.1f} s"
+    print(f"RTO (whole droplet): {rto:.1f} s")
+
+    assert tree_checksums(blank, settings.production_data_dir) == production_on_a
+    assert production_unit(blank, settings) == unit_on_a, "production as the baseline fixture has it"
+    assert tree_checksums(blank, settings.dev_data_dir) == dev_on_a
+    assert harness.instances(blank) == [survivor]
+    for suite in ("tests/verify_production", "tests/verify"):
+        done = harness.verify_suite(blank, suite=suite)
+        assert done.returncode == 0, done.stdout[-4000:]

@@ -12,6 +12,14 @@ def test_backup_and_check_timers_are_enabled_and_waiting(host, settings):
         assert timer.is_running, unit
 
 
+def test_production_data_is_backed_up_too_where_there_is_production(host, settings):
+    if not host.file(settings.production_data_dir).is_directory:
+        return
+    timer = host.service(f"{settings.production_backup_unit}.timer")
+    assert timer.is_enabled and timer.is_running
+    assert exposure(host, f"{settings.production_backup_unit}.service") <= 6.0
+
+
 def test_backup_scripts_are_root_owned(host, settings):
     for path in (settings.backup_restic_command, settings.dev_backup_script, settings.dev_backup_check_script,
                  settings.dev_restore_script):
