@@ -1,7 +1,7 @@
 """batchssh: pyinfra's SSH connector, with the facts of a run asked in one round.
 
 Over the Internet every remote command costs round trips (a channel, the exec request, the output and
-exit status): a no-op deploy.py reads ~90 facts, one command each, ~180 round trips. The facts a run
+exit status): a no-op deploy.py reads ~105 facts, one command each, ~180 round trips. The facts a run
 reads are the same from one run to the next. So this connector remembers which fact commands a run
 asked (per host and per command line of the run, in a file on this machine), sends them all at once
 right after it connects, and answers each fact from that batch, as long as nothing on the host can
@@ -131,7 +131,7 @@ def _lines(raw: bytes, buffer: str) -> list[OutputLine]:
 
 
 class BatchedSSHConnector(SSHConnector):
-    """SSHConnector whose prepare-phase facts come from one batch sent at connect."""
+    """SSHConnector whose facts, until something may have changed, come from one batch sent at connect."""
 
     @staticmethod
     def make_names_data(name):

@@ -14,6 +14,7 @@ from batchssh import read_only
 from tasks import jinja, reported, template
 from tasks.backups import is_snapshot_id
 from tasks.nginx import self_signed_certificate
+from tasks.preflight import PreflightFailed, backup_host_problems, backup_settings_problems
 
 BUILT_MARK = "production-built-by-bastion"
 
@@ -34,8 +35,6 @@ def refuse_unless_new_host():
     if host.get_fact(File, path=d.dev_nginx_site):
         problems.append(f"dev_nginx_site: {d.dev_nginx_site} serves {d.server_name} already (the dev deploy ran first); "
                         f"run production.py before deploy.py on a new host, or remove that site")
-    from tasks.preflight import backup_host_problems, backup_settings_problems
-
     problems += backup_settings_problems(d) or backup_host_problems(d)
     if d.production_restore_from and d.production_restore_from != "latest" and not is_snapshot_id(d.production_restore_from):
         problems.append(f"production_restore_from={d.production_restore_from}: give latest or a snapshot id "
@@ -43,7 +42,7 @@ def refuse_unless_new_host():
     if problems:
         lines = "\n".join(f"  {problem}" for problem in problems)
         print(f"production preflight on {host.name}: nothing on the host was changed:\n{lines}", file=sys.stderr, flush=True)
-        raise SystemExit(2)
+        raise PreflightFailed(2)
 
 
 def certificate_for(name: str, letsencrypt: str) -> tuple[str, str, list]:
