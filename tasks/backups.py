@@ -103,6 +103,10 @@ def give_restic_access():
     files.template(name=f"Script {d.backup_restic_command}", src=template("usr/local/sbin/bastion-restic.j2"),
                    dest=d.backup_restic_command, user="root", group="root", mode="755", jinja_env_kwargs=jinja(),
                    sftp=sftp_target(d.backup_repository))
+    on_host = local_repository(d.backup_repository)
+    if on_host:
+        # restic would make the missing parents root-only, the data volume's among them.
+        files.directory(name="Directory of the repository on this host", path=str(Path(on_host).parent), mode="700")
     open_repository(name=f"Repository {d.backup_repository}", repository=d.backup_repository,
                     restic=d.backup_restic_command, marker=f"{d.bastion_state_dir}/backup-repository")
 

@@ -7,8 +7,10 @@ import re
 from tests import harness
 
 
-def snapshots(sandbox, settings, *filters: str) -> list[dict]:
-    listing = sandbox.ssh(f"{settings.backup_restic_command} snapshots --no-lock --json {' '.join(filters)}").stdout
+def snapshots(sandbox, settings, tag: str = "", latest: bool = False) -> list[dict]:
+    """The dev data's snapshots (production's, tagged production, sit beside them), those with tag if given."""
+    listing = sandbox.ssh(f"{settings.backup_restic_command} snapshots --no-lock --json "
+                          f"--tag hacs-dev{',' + tag if tag else ''}{' --latest 1' if latest else ''}").stdout
     return json.loads(listing)
 
 
@@ -76,13 +78,13 @@ def test_restore_from_a_snapshot_backs_up_what_it_replaces(pristine, settings):
     harness.deployed(pristine)
     old = harness.call_tool(pristine, "bootstrap_v2", {"name": "FirstLife"})["instanceId"]
     pristine.ssh(settings.dev_backup_script)
-    [snapshot] = [s["short_id"] for s in snapshots(pristine, settings, "--latest 1")]
+    [snapshot] = [s["short_id"] for s in snapshots(pristine, settings, latest=True)]
     newer = harness.call_tool(pristine, "bootstrap_v2", {"name": "AfterTheBackup"})["instanceId"]
     run = harness.deployed(pristine, "--data", f"restore_from={snapshot}")
     assert f"Restore | Restore the dev data from snapshot {snapshot}" in " ".join(run.changed)
     assert f"now holds snapshot {snapshot}" in run.output
     assert harness.instances(pristine) == [old]
-    [pre] = snapshots(pristine, settings, "--tag pre-restore")
+    [pre] = snapshots(pristine, settings, "pre-restore")
     dump = f"{settings.backup_restic_command} dump {pre['short_id']} {settings.bastion_state_dir}/backup-stage/dev-data"
     assert pristine.ssh(f"{dump}/instances/{newer}/preferences.json", check=False).returncode == 0
     again = harness.deployed(pristine, "--data", f"restore_from={snapshot}")
@@ -107,7 +109,7 @@ def test_tar_archives_of_before_restic_still_restore_and_are_imported_once(prist
     # The restore's own backup of what it replaced was the first run to see the archive.
     assert "imported 1 tar archive(s)" in run.output
     assert "imported" not in pristine.ssh(settings.dev_backup_script).stdout, "imported once"
-    [imported] = snapshots(pristine, settings, "--tag imported")
+    [imported] = snapshots(pristine, settings, "imported")
     assert imported["time"].startswith("2026-11-01T02:03:04")
     dump = f"{settings.backup_restic_command} dump {imported['short_id']} {settings.bastion_state_dir}/backup-stage"
     assert pristine.ssh(f"{dump}/secrets.env").stdout.strip() == "WAKE_API_KEY=from-the-tar-days"

@@ -30,6 +30,25 @@ def tree_checksums(sandbox, root: str) -> str:
                        f"xargs -0 sha256sum").stdout
 
 
+def wait_for_backups_after_the_write(sandbox, units: list[str], written: float, within: float):
+    """Until a timer run of each unit that *started* after the write has finished well; then the timers stop,
+    as they would when the droplet dies, so nothing moves while the test reads what the repository holds."""
+    deadline = time.monotonic() + within
+    for unit in units:
+        while True:
+            shown = sandbox.ssh(f"systemctl show {unit}.service -p ExecMainStartTimestamp -p ActiveState -p Result "
+                                f"--timestamp=unix").stdout
+            values = dict(line.split("=", 1) for line in shown.splitlines() if "=" in line)
+            started = values.get("ExecMainStartTimestamp", "").lstrip("@")
+            if started.isdigit() and int(started) > written and values.get("ActiveState") == "inactive":
+                assert values.get("Result") == "success", f"{unit}: {values}"
+                break
+            assert time.monotonic() < deadline, f"{unit}: no backup started after the write"
+            time.sleep(1)
+    sandbox.ssh(f"systemctl stop {' '.join(f'{unit}.timer' for unit in units)}; "
+                f"while systemctl is-active --quiet {' '.join(f'{unit}.service' for unit in units)}; do sleep 0.2; done")
+
+
 def test_drill_the_droplet_dies_and_a_blank_host_is_rebuilt_from_the_backup_host(pristine, blank, vault, settings,
                                                                                   figures):
     """The real disaster: nobody takes a last backup. Sandbox A runs with hourly backups (every 20 s
@@ -38,12 +57,9 @@ def test_drill_the_droplet_dies_and_a_blank_host_is_rebuilt_from_the_backup_host
     every = 20
     harness.deployed(pristine, *vault.settings("drill"), "--data", f"dev_backup_schedule=*:*:0/{every}")
     survivor = harness.call_tool(pristine, "bootstrap_v2", {"name": "Survivor"})["instanceId"]
-    written = pristine.ssh("date -u +%FT%TZ").stdout.strip()
-    state = f"{settings.bastion_state_dir}/backup.state"
-    deadline = time.monotonic() + 3 * every
-    while pristine.ssh(f"sed -n 's/^finished_at=//p' {state}").stdout.strip() <= written:
-        assert time.monotonic() < deadline, "the timer took no backup after the write"
-        time.sleep(1)
+    written = int(pristine.ssh("date +%s").stdout)
+    wait_for_backups_after_the_write(pristine, [settings.dev_backup_unit], written, 4 * every)
+    died = time.time()  # no backup after this moment: the droplet is as good as gone
     on_a = tree_checksums(pristine, settings.dev_data_dir)
     restic = settings.backup_restic_command
     # What the backup host holds is what A holds: the newest snapshot, read back.
@@ -51,7 +67,6 @@ def test_drill_the_droplet_dies_and_a_blank_host_is_rebuilt_from_the_backup_host
     pristine.ssh(f"{restic} restore {newest['short_id']} --target /tmp/newest")
     assert tree_checksums(pristine, f"/tmp/newest{settings.bastion_state_dir}/backup-stage/dev-data") == on_a
     pristine.down()
-    died = time.time()
 
     started = time.monotonic()
     blank.up()
@@ -95,13 +110,9 @@ def test_drill_the_whole_droplet_is_rebuilt_from_the_backup_host(pristine, blank
     production_before = harness.invocation(pristine, settings.production_unit)
     harness.deployed(pristine, *repository, "--data", f"dev_backup_schedule=*:*:0/{every}")
     survivor = harness.call_tool(pristine, "bootstrap_v2", {"name": "WholeDroplet"})["instanceId"]
-    written = pristine.ssh("date -u +%FT%TZ").stdout.strip()
-    deadline = time.monotonic() + 3 * every
-    for state in ("backup.state", "production-backup.state"):
-        path = f"{settings.bastion_state_dir}/{state}"
-        while pristine.ssh(f"sed -n 's/^finished_at=//p' {path}", check=False).stdout.strip() <= written:
-            assert time.monotonic() < deadline, f"no backup after the write ({state})"
-            time.sleep(1)
+    written = int(pristine.ssh("date +%s").stdout)
+    wait_for_backups_after_the_write(pristine, [settings.dev_backup_unit, settings.production_backup_unit], written,
+                                     4 * every)
     assert "production untouched" in pristine.ssh(f"cat {settings.bastion_state_dir}/production-backup.state").stdout
     assert harness.invocation(pristine, settings.production_unit) == production_before, "its backup never restarts it"
     production_on_a = tree_checksums(pristine, settings.production_data_dir)
