@@ -32,6 +32,8 @@ production_rebuild_host = None
 production_repo_url = None             # None: dev_repo_url (the same repository)
 production_branch = "main"
 production_packages = ["git", "nginx", "nodejs", "npm", "openssl", "curl", "restic", "openssh-client"]
+# How long production.py waits for production to answer healthy (it makes its own certificate first).
+production_health_timeout_seconds = 30
 
 # --- Packages --------------------------------------------------------------------------------
 # Distribution packages only: the droplet's Ubuntu and the sandbox's Debian both carry them.
@@ -141,6 +143,8 @@ backup_credentials_file = None
 # On the host: root-only copies of the above, and restic with them (e.g. `bastion-restic snapshots`).
 backup_config_dir = "/etc/bastion/backup"
 backup_restic_command = "/usr/local/sbin/bastion-restic"
+# restic's own cache (root's home is out of the confined backup units' reach).
+backup_cache_dir = "/var/cache/bastion-restic"
 # The host name snapshots are filed under: the droplet's name rather than the machine's, so a rebuilt
 # droplet carries on with the same series (restore_from=latest finds it).
 backup_snapshot_host = "smoothcurves.nexus"
@@ -182,8 +186,8 @@ restore_from = None
 local_backups_dir = "backups"
 # On a host without production's site (a brand-new droplet) the dev endpoint gets a site of its
 # own, with tls_certificate when it exists, else with this clearly named self-signed one.
-selfsigned_certificate = "/etc/ssl/bastion/selfsigned-smoothcurves.nexus.crt"
-selfsigned_certificate_key = "/etc/ssl/bastion/selfsigned-smoothcurves.nexus.key"
+# (selfsigned-NAME.crt and .key in this directory; production.py's sites on a new host likewise).
+selfsigned_certificates_dir = "/etc/ssl/bastion"
 dev_nginx_site = "/etc/nginx/sites-available/hacs-dev"
 
 # --- nginx -----------------------------------------------------------------------------------

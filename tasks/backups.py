@@ -13,7 +13,6 @@ from pyinfra.operations import files, systemd
 
 from tasks import REPO, jinja, reported, template
 
-RESTIC_CACHE = "/var/cache/bastion-restic"
 SFTP_SHORT = re.compile(r"^sftp:(?P<login>[^/:]+):(?P<path>/.*)$")
 SFTP_URL = re.compile(r"^sftp://(?P<login>[^/:]+)(:(?P<port>\d+))?/(?P<path>.+)$")
 
@@ -98,7 +97,7 @@ def give_restic_access():
     if d.backup_ssh_known_hosts:
         files.put(name="Backup host's known key", src=str(local_file("backup_ssh_known_hosts")),
                   dest=f"{config}/known_hosts", user="root", group="root", mode="644")
-    files.directory(name="restic's cache", path=RESTIC_CACHE, user="root", group="root", mode="700")
+    files.directory(name="restic's cache", path=d.backup_cache_dir, user="root", group="root", mode="700")
     files.directory(name="bastion state directory", path=d.bastion_state_dir, mode="755")
     files.template(name=f"Script {d.backup_restic_command}", src=template("usr/local/sbin/bastion-restic.j2"),
                    dest=d.backup_restic_command, user="root", group="root", mode="755", jinja_env_kwargs=jinja(),
@@ -117,7 +116,7 @@ def schedule_backups():
     data backed up too, read only, where there is production."""
     d = host.data
     repository = local_repository(d.backup_repository)
-    writable = [d.dev_backups_dir, RESTIC_CACHE] + ([repository] if repository else [])
+    writable = [d.dev_backups_dir, d.backup_cache_dir] + ([repository] if repository else [])
     scripts = {
         d.dev_backup_script: "usr/local/sbin/hacs-dev-backup.j2",
         d.dev_backup_check_script: "usr/local/sbin/hacs-dev-backup-check.j2",

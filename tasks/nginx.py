@@ -99,20 +99,25 @@ def self_signed_certificate(certificate: str, key: str, server_name: str):
            f"-keyout {key} -out {certificate} 2>/dev/null && chmod 600 {key}")
 
 
+def certificate_for(name: str, letsencrypt: str, playbook: str) -> tuple[str, str, list]:
+    """The Let's Encrypt certificate of name when the host has it, else a self-signed one named so (and the
+    operation that makes it): (certificate, key, changes)."""
+    if host.get_fact(File, path=letsencrypt):
+        return letsencrypt, str(Path(letsencrypt).with_name("privkey.pem")), []
+    stem = f"{host.data.selfsigned_certificates_dir}/selfsigned-{name}"
+    certificate, key = f"{stem}.crt", f"{stem}.key"
+    logger.warning(f"{host.print_prefix}no certificate at {letsencrypt}: {name} is served with the self-signed "
+                   f"{certificate}; once DNS points here, `certbot certonly --nginx -d {name}` and run {playbook} again")
+    return certificate, key, [self_signed_certificate(name=f"Self-signed certificate for {name}, named so",
+                                                      certificate=certificate, key=key, server_name=name)]
+
+
 def standalone_site(d) -> list:
     """A brand-new droplet has no production site: the dev endpoint gets its own server block."""
-    certificate, key = d.tls_certificate, d.tls_certificate_key
-    changes = []
-    if not host.get_fact(File, path=certificate):
-        certificate, key = d.selfsigned_certificate, d.selfsigned_certificate_key
-        logger.warning(f"{host.print_prefix}no certificate at {d.tls_certificate}: the dev endpoint uses the "
-                       f"self-signed {certificate}; get the real one with `certbot certonly --nginx -d "
-                       f"{d.server_name}` and deploy again")
-        changes.append(self_signed_certificate(name="Self-signed certificate, named so", certificate=certificate,
-                                               key=key, server_name=d.server_name))
+    certificate, key, changes = certificate_for(d.server_name, d.tls_certificate, "deploy.py")
     changes.append(files.template(name="Dev site of its own", src=template("etc/nginx/sites-available/hacs-dev.j2"),
                                   dest=d.dev_nginx_site, certificate=certificate, certificate_key=key,
-                                  user="root", group="root", mode="644"))
+                                  self_signed=certificate != d.tls_certificate, user="root", group="root", mode="644"))
     changes.append(files.link(name="Dev site enabled", path=f"/etc/nginx/sites-enabled/{Path(d.dev_nginx_site).name}",
                               target=d.dev_nginx_site))
     return changes

@@ -5,7 +5,7 @@ is named in production_rebuild_host. deploy.py never calls any of this."""
 import sys
 from pathlib import Path
 
-from pyinfra import host, logger
+from pyinfra import host
 from pyinfra.api import FactBase, deploy, operation
 from pyinfra.facts.files import Directory, File, FileContents
 from pyinfra.operations import apt, files, git, server, systemd
@@ -13,7 +13,8 @@ from pyinfra.operations import apt, files, git, server, systemd
 from batchssh import read_only
 from tasks import jinja, reported, template
 from tasks.backups import is_snapshot_id
-from tasks.nginx import self_signed_certificate
+from tasks.health import quote
+from tasks.nginx import certificate_for
 from tasks.preflight import PreflightFailed, backup_host_problems, backup_settings_problems
 
 BUILT_MARK = "production-built-by-bastion"
@@ -45,17 +46,6 @@ def refuse_unless_new_host():
         raise PreflightFailed(2)
 
 
-def certificate_for(name: str, letsencrypt: str) -> tuple[str, str, list]:
-    """The Let's Encrypt certificate when the host has one, else a self-signed one named so."""
-    if host.get_fact(File, path=letsencrypt):
-        return letsencrypt, str(Path(letsencrypt).with_name("privkey.pem")), []
-    certificate, key = f"/etc/ssl/bastion/selfsigned-{name}.crt", f"/etc/ssl/bastion/selfsigned-{name}.key"
-    logger.warning(f"{host.print_prefix}no certificate at {letsencrypt}: {name} uses the self-signed {certificate}; "
-                   f"once DNS points here, `certbot certonly --nginx -d {name}` and run production.py again")
-    return certificate, key, [self_signed_certificate(name=f"Self-signed certificate for {name}, named so",
-                                                      certificate=certificate, key=key, server_name=name)]
-
-
 @operation()
 def placeholder_page(root: str, server_name: str):
     """A front page only where there is none: the site's real content is restored, never overwritten."""
@@ -67,11 +57,11 @@ def placeholder_page(root: str, server_name: str):
 
 
 @operation()
-def production_is_healthy(port: int, server_name: str):
+def production_is_healthy(port: int, server_name: str, timeout: int):
     """Production answers on its port and through nginx (the app may take a few seconds to make its certificate)."""
     if not host.state.is_executing:
         return
-    check = (f"for i in $(seq 60); do curl -sk --max-time 3 https://localhost:{port}/health | grep -q healthy && "
+    check = (f"for i in $(seq {timeout * 2}); do curl -sk --max-time 3 https://localhost:{port}/health | grep -q healthy && "
              f"curl -sk --max-time 3 --resolve {server_name}:443:127.0.0.1 https://{server_name}/health | grep -q healthy "
              f"&& exit 0; sleep 0.5; done; echo 'production is not healthy on port {port} and through nginx'; exit 1")
     with read_only(host):
@@ -79,7 +69,7 @@ def production_is_healthy(port: int, server_name: str):
     if healthy:
         host.noop(f"port {port} and https://{server_name}/health answer healthy")
         return
-    yield f"echo {output.stdout!r} >&2; systemctl status --no-pager {host.data.production_unit} >&2; exit 1"
+    yield f"echo {quote(output.stdout)} >&2; systemctl status --no-pager {host.data.production_unit} >&2; exit 1"
 
 
 @deploy("Production packages")
@@ -140,8 +130,9 @@ def build_production():
                     running=True, restarted=True, _if=lambda: any(op.did_change() for op in (unit, code, libraries, *restored)))
 
     dev_include = f"include {d.dev_nginx_snippet};" if host.get_fact(File, path=d.dev_nginx_snippet) else None
-    nexus_certificate, nexus_key, nexus_changes = certificate_for(d.server_name, d.tls_certificate)
-    art_certificate, art_key, art_changes = certificate_for(d.production_art_server_name, d.production_art_certificate)
+    nexus_certificate, nexus_key, nexus_changes = certificate_for(d.server_name, d.tls_certificate, "production.py")
+    art_certificate, art_key, art_changes = certificate_for(d.production_art_server_name, d.production_art_certificate,
+                                                                "production.py")
     sites = [
         files.template(name="Site smoothcurves.nexus", src=template("etc/nginx/sites-available/smoothcurves-nexus.j2"),
                        dest=d.production_nginx_site, certificate=nexus_certificate, certificate_key=nexus_key,
@@ -161,4 +152,4 @@ def build_production():
     systemd.service(name="nginx reloaded", service="nginx.service", running=True, enabled=True, reloaded=True,
                     _if=changed)
     production_is_healthy(name="Production healthy, directly and through nginx", port=d.production_port,
-                          server_name=d.server_name)
+                          server_name=d.server_name, timeout=d.production_health_timeout_seconds)

@@ -56,6 +56,12 @@ def deploy(sandbox: Sandbox, *args: str, deploy_file: str = "deploy.py", env: di
     return Run(done.returncode, time.monotonic() - started, done.stdout, done.stderr)
 
 
+def by_address(sandbox: Sandbox) -> dict:
+    """deploy()'s env for a run that reaches the sandbox by its address, as a rebuild reaches a new droplet."""
+    return {"BASTION_TARGET": sandbox.address, "BASTION_SSH_KEY": sandbox.connection()["ssh_key"],
+            "BASTION_SSH_KNOWN_HOSTS": str(sandbox.known_hosts)}
+
+
 def deployed(sandbox: Sandbox, *args: str, **kwargs) -> Run:
     """A deploy that must succeed; its pyinfra output is the failure message when it does not."""
     run = deploy(sandbox, *args, **kwargs)

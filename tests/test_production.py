@@ -4,30 +4,38 @@ import time
 from tests import harness
 
 
-def on(sandbox) -> dict:
-    """The environment that targets a sandbox by address, as a rebuild targets a new droplet."""
-    return {"BASTION_TARGET": sandbox.address, "BASTION_SSH_KEY": sandbox.connection()["ssh_key"],
-            "BASTION_SSH_KNOWN_HOSTS": str(sandbox.known_hosts)}
-
-
 def test_a_host_that_has_production_is_refused_and_nothing_changes(pristine, settings):
     harness.mark(pristine)
-    run = harness.deploy(pristine, deploy_file="production.py")
+    run = harness.deploy(pristine, "--data", "production_restore_from=yesterday", deploy_file="production.py")
     assert run.returncode != 0
     assert (f"production_rebuild_host: {pristine.address} already has production "
             f"(unit /etc/systemd/system/{settings.production_unit}, checkout {settings.production_checkout}, "
             f"site {settings.production_nginx_site}); production.py builds new hosts only") in run.output
+    assert "production_restore_from=yesterday: give latest or a snapshot id" in run.output
     assert harness.changed_since_mark(pristine) == []
+
+
+def test_production_comes_first_on_a_new_host(blank):
+    """After deploy.py, the dev endpoint has a site of its own for the same name: production.py says so and
+    changes nothing, rather than putting a second server block for it beside the first."""
+    blank.up()
+    upstream = ("--data", f"dev_repo_url={blank.upstream_url}")
+    harness.deployed(blank, *upstream, env=harness.by_address(blank))
+    harness.mark(blank)
+    run = harness.deploy(blank, *upstream, deploy_file="production.py", env=harness.by_address(blank))
+    assert run.returncode != 0
+    assert "run production.py before deploy.py on a new host, or remove that site" in run.output
+    assert harness.changed_since_mark(blank) == []
 
 
 def test_a_blank_host_becomes_the_droplet_with_two_commands(blank, settings, figures):
     blank.up()
     started = time.monotonic()
     production = harness.deploy(blank, "--data", f"dev_repo_url={blank.upstream_url}", deploy_file="production.py",
-                                env=on(blank))
+                                env=harness.by_address(blank))
     assert production.returncode == 0, production.output[-5000:]
     assert "self-signed" in production.output
-    dev = harness.deploy(blank, "--data", f"dev_repo_url={blank.upstream_url}", env=on(blank))
+    dev = harness.deploy(blank, "--data", f"dev_repo_url={blank.upstream_url}", env=harness.by_address(blank))
     assert dev.returncode == 0, dev.output[-5000:]
     figures["blank host to production and dev (no data to restore): production.py + deploy.py"] = \
         f"{time.monotonic() - started:.1f} s"
@@ -37,7 +45,7 @@ def test_a_blank_host_becomes_the_droplet_with_two_commands(blank, settings, fig
     # Both converged: production.py keeps the dev include, neither undoes the other.
     for deploy_file in ("production.py", "deploy.py"):
         again = harness.deploy(blank, "--data", f"dev_repo_url={blank.upstream_url}", deploy_file=deploy_file,
-                               env=on(blank))
+                               env=harness.by_address(blank))
         assert again.returncode == 0 and again.changed == [], (deploy_file, again.output[-3000:])
-    assert "SELF-SIGNED" in blank.ssh(f"cat /etc/ssl/bastion/selfsigned-{settings.server_name}.crt | "
+    assert "SELF-SIGNED" in blank.ssh(f"cat {settings.selfsigned_certificates_dir}/selfsigned-{settings.server_name}.crt | "
                                       f"openssl x509 -noout -subject | tr a-z A-Z").stdout

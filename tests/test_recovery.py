@@ -72,8 +72,7 @@ def test_drill_the_droplet_dies_and_a_blank_host_is_rebuilt_from_the_backup_host
     blank.up()
     run = harness.deploy(
         blank, *vault.settings("drill"), "--data", "restore_from=latest", "--data", f"dev_repo_url={blank.upstream_url}",
-        env={"BASTION_TARGET": blank.address, "BASTION_SSH_KEY": blank.connection()["ssh_key"],
-             "BASTION_SSH_KNOWN_HOSTS": str(blank.known_hosts)})
+        env=harness.by_address(blank))
     rto = time.monotonic() - started
     assert run.returncode == 0, run.output[-6000:]
     assert "self-signed" in run.output
@@ -122,8 +121,7 @@ def test_drill_the_whole_droplet_is_rebuilt_from_the_backup_host(pristine, blank
 
     started = time.monotonic()
     blank.up()
-    target = {"BASTION_TARGET": blank.address, "BASTION_SSH_KEY": blank.connection()["ssh_key"],
-              "BASTION_SSH_KNOWN_HOSTS": str(blank.known_hosts)}
+    target = harness.by_address(blank)
     upstream = ("--data", f"dev_repo_url={blank.upstream_url}")
     production = harness.deploy(blank, *repository, *upstream, "--data", "production_restore_from=latest",
                                 deploy_file="production.py", env=target)
