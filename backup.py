@@ -10,8 +10,8 @@ without it, a host rebuilt after the droplet is lost cannot read its backups. Re
 from pyinfra import host, logger
 from pyinfra.operations import python, server
 
-from tasks import reported
 from tasks.backups import local_file
+from tasks.output import reported
 
 d = host.data
 state = f"{d.bastion_state_dir}/backup.state"

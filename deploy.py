@@ -1,4 +1,4 @@
-"""The V2 dev environment on the SmoothCurves droplet, in the order the host needs it.
+"""The dev environment on the SmoothCurves droplet, beside production, in the order the host needs it.
 
     pyinfra inventory.py deploy.py        (target: see inventory.py; default the local sandbox)
 """
@@ -11,6 +11,7 @@ from tasks import (
     follow,
     health,
     nginx,
+    orphans,
     packages,
     preflight,
     restart_path,
@@ -20,6 +21,7 @@ from tasks import (
 )
 
 preflight.check_settings_and_host()
+orphans.stop_orphans()
 packages.install_packages()
 service_user.create_service_user()
 restart_path.install_restart_path()

@@ -25,6 +25,7 @@ def _batched(name: str) -> str:
 
 
 def _sandbox_host(name):
+    from sandbox.layouts import named
     from sandbox.machine import Sandbox
 
     info_file = Sandbox(name).info_file
@@ -42,6 +43,8 @@ def _sandbox_host(name):
         "ssh_strict_host_key_checking": "yes",
         # The sandbox cannot reach GitHub; its upstream is the stand-in served from the host.
         "dev_repo_url": info["upstream_url"],
+        # What to expect of the droplet it stands in for (the 2025 one differs from the defaults).
+        **named(info.get("layout")).settings,
         **_port,
     })
 

@@ -6,31 +6,20 @@
 Deployed and upstream commit, the commit the running server started on (recorded by its unit: the
 app's /health names none), service state and uptime, health through nginx as the app reports it
 (status, version), the last sync of the follow timer and its outcome; the newest snapshot in the backup
-repository (its age, and whether the repository is off the host), the last backup run and the last check.
+repository (its age, and whether the repository is off the host), the last backup run and the last check;
+production's newest snapshot (its age and the paths it covers) and its last backup run.
 """
 import json
+import os
 import sys
 
 from pyinfra import host
-from pyinfra.api import FactBase
 from pyinfra.facts.git import GitLocalCommit, GitRemoteBranchCommit
 
-from tasks.backups import off_host, snapshot_time
+from tasks.facts import ReportedValues as KeyValues
+from tasks.rules import off_host, snapshot_time
 
 d = host.data
-
-
-class KeyValues(FactBase):
-    """key=value lines a command prints."""
-
-    default = dict
-
-    def command(self, script):
-        return script
-
-    def process(self, output):
-        return dict(line.split("=", 1) for line in output if "=" in line)
-
 
 service = host.get_fact(KeyValues, script=(
     f"systemctl show -p ActiveState -p SubState -p NRestarts -p ActiveEnterTimestamp --timestamp=unix {d.dev_unit}; "
@@ -42,8 +31,11 @@ follow = host.get_fact(KeyValues, script=f"cat {d.bastion_state_dir}/follow.stat
 backup = host.get_fact(KeyValues, script=(
     f"sed 's/^/run_/' {d.bastion_state_dir}/backup.state 2>/dev/null; "
     f"sed 's/^/check_/' {d.bastion_state_dir}/backup-check.state 2>/dev/null; echo now=$(date +%s); "
+    f"sed 's/^/production_run_/' {d.bastion_state_dir}/production-backup.state 2>/dev/null; "
     f"command -v {d.backup_restic_command} >/dev/null && echo newest=$(timeout 60 {d.backup_restic_command} snapshots "
-    f"--no-lock --json --latest 1 --host {d.backup_snapshot_host} --tag hacs-dev 2>&1 | tr '\\n' ' ')"))
+    f"--no-lock --json --latest 1 --host {d.backup_snapshot_host} --tag hacs-dev 2>&1 | tr '\\n' ' ') && "
+    f"echo production_newest=$(timeout 60 {d.backup_restic_command} snapshots --no-lock --json --latest 1 "
+    f"--host {d.backup_snapshot_host} --tag production,routine 2>&1 | tr '\\n' ' ')"))
 
 try:
     served = json.loads(health.get("reply") or "{}")
@@ -64,7 +56,7 @@ def newest_snapshot(listing: str, now: str):
     newest = max(snapshots, key=lambda snapshot: snapshot["time"])
     taken = int(snapshot_time(newest["time"]))
     return {"id": newest["short_id"], "time": newest["time"][:19] + "Z", "tags": newest.get("tags", []),
-            "age_seconds": int(now) - taken if now.isdigit() else None}
+            "paths": newest.get("paths", []), "age_seconds": int(now) - taken if now.isdigit() else None}
 
 
 def outcome(prefix: str):
@@ -96,6 +88,11 @@ report = {
         "newest_snapshot": newest_snapshot(backup["newest"], backup.get("now", "")) if "newest" in backup else None,
         "last_run": outcome("run_"),
         "last_check": outcome("check_"),
+    },
+    "production_backup": {
+        "newest_snapshot": (newest_snapshot(backup["production_newest"], backup.get("now", ""))
+                            if "production_newest" in backup else None),
+        "last_run": outcome("production_run_"),
     },
 }
 report["up_to_date"] = bool(report["deployed_commit"]) and report["deployed_commit"] == report["upstream_commit"]
@@ -146,5 +143,16 @@ else:
         lines.append(f"  {label:<10} " + (f"{run.get('finished_at')}: {run.get('result') or run.get('outcome')}"
                                           + (f" (of the earlier repository {run['repository']})" if elsewhere else "")
                                           if run else "never"))
+    production = report["production_backup"]
+    newest = production["newest_snapshot"]
+    if newest and "error" not in newest:
+        root = os.path.commonpath(newest["paths"]) if len(newest["paths"]) > 1 else os.path.dirname(newest["paths"][0])
+        lines.append(f"  production newest snapshot {newest['id']}, {age(newest['age_seconds'])} old, of {root}: "
+                     + " ".join(os.path.relpath(path, root) for path in newest["paths"]))
+    else:
+        lines.append("  production no snapshot of production's data yet")
+    run = production["last_run"]
+    lines.append(f"  {'prod. run':<10} " + (f"{run.get('finished_at')}: {run.get('result') or run.get('outcome')}"
+                                            if run else "never"))
     print("\n".join(lines))
 sys.stdout.flush()

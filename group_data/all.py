@@ -4,25 +4,63 @@
 # the dev deploy only reads them, to stay out of production's way.
 
 # --- Production (facts, never changed by the dev deploy) -------------------------------------
-production_checkout = "/mnt/coordinaton_mcp_data/production"
-production_data_dir = "/mnt/coordinaton_mcp_data/production-data"
-production_backups_dir = "/mnt/coordinaton_mcp_data/production-data-backups"
-# The checkout production ran from before it moved; still on disk, still production's.
-production_old_checkout = "/mnt/coordinaton_mcp_data/Human-Adjacent-Coordination"
+# What bastion expects production to be: the droplet since the V1 -> V2 cutover of 2025-12-24
+# (shared/notes/droplet-2026.md). Every run learns production from the host itself (its unit, the process
+# on production_port, its checkout, nginx -T); where the host differs, the run says so in one line naming
+# the setting and the host's value, and goes by the host. tests/verify_production fails on a difference.
+production_checkout = "/mnt/coordinaton_mcp_data/Human-Adjacent-Coordination"
+production_branch = "main"
+# V2_DATA_ROOT of production: the volume root itself ("consolidated"), so everything under it is
+# production's, whatever its name.
+production_data_dir = "/mnt/coordinaton_mcp_data"
+# The unit's EnvironmentFile (WAKE_API_KEY and the like), in the checkout, never in git.
+production_secrets_file = "/mnt/coordinaton_mcp_data/Human-Adjacent-Coordination/secrets.env"
 production_port = 3444
+production_listen_host = "localhost"   # SSE_HOST; on the droplet it resolves to [::1]
 production_unit = "mcp-coordination.service"
+production_unit_description = "MCP Coordination System - V2 Production"
 # The nginx site that serves server_name; the dev endpoint is included into its TLS server block.
 production_nginx_site = "/etc/nginx/sites-available/smoothcurves-nexus"
 server_name = "smoothcurves.nexus"
 tls_certificate = "/etc/letsencrypt/live/smoothcurves.nexus/fullchain.pem"
 tls_certificate_key = "/etc/letsencrypt/live/smoothcurves.nexus/privkey.pem"
-# The droplet's second site: static files, its own certificate.
+# The droplet's second site: static files, its own certificate. Its file is named after the domain;
+# it sorts after smoothcurves-nexus, which so stays the default 443 server (the team's proxy client
+# sends the IP as Host).
 production_art_server_name = "smoothcurves.art"
-production_art_site = "/etc/nginx/sites-available/smoothcurves-art"
+production_art_site = "/etc/nginx/sites-available/smoothcurves.art"
 production_art_root = "/var/www/smoothcurves.art"
 production_art_certificate = "/etc/letsencrypt/live/smoothcurves.art/fullchain.pem"
+# Where the 2026 site sends what else it serves (production.py writes these locations).
+production_webhook_port = 9000                                # webhook.service, /webhooks/ -> :9000/hooks/
+production_paula_root = "/mnt/paula/public"                   # /PaulaTobar-Graduacion
+production_claw_routes_dir = "/etc/nginx/claw-instances"      # per-instance routes, included
 # tests/verify_production warns when a certificate has fewer days left than this (certbot renews at 30).
 production_certificate_warn_days = 14
+# The droplet's other services: tests/verify_production checks each is present and active, and bastion
+# never manages them (it only names them).
+production_other_units = ["webhook.service", "qdrant.service"]
+# Production's leftovers: the 2025 directories the cutover left on the volume as defunct copies
+# (docs of 2025-12-31 and 2026-01). Not production's live data, but possibly the only copy of something
+# nobody archived: never a dev path, never written, chowned or deleted by any bastion operation. They are
+# left out of production's routine backup and taken off the droplet once, in a snapshot of their own that
+# retention never forgets (tag leftovers), so removing them one day costs nothing. A listed path that is
+# what production runs on now (the 2025 droplet) counts as production's live part instead.
+production_leftovers = [
+    "/mnt/coordinaton_mcp_data/production",               # V1's checkout
+    "/mnt/coordinaton_mcp_data/production-data",          # V1's data
+    "/mnt/coordinaton_mcp_data/production-data-backups",  # V1's tar backups
+    "/mnt/coordinaton_mcp_data/production-backups",
+    "/mnt/coordinaton_mcp_data/v2-dev",                   # the 2025 dev server's checkout
+    "/mnt/coordinaton_mcp_data/v2-dev-data",              # its data, moved to the volume root at the cutover
+    "/mnt/coordinaton_mcp_data/v2-data",
+    "/mnt/coordinaton_mcp_data/v2-dev-backups",
+]
+# Entries of production's data root left out of its routine backup, besides the checkout (code, from git;
+# its secrets file is backed up alone) and the leftovers: Qdrant's storage is the index of the diaries,
+# which are backed up and can be indexed again; backups/ holds the team's nightly tarballs of the very
+# same data (cron, 7 days). node_modules and *.tmp files are left out wherever they are.
+production_backup_exclude = ["qdrant-storage", "backups"]
 
 # --- Production on a new host (production.py; deploy.py never runs it) ------------------------
 # production.py builds production on a host that has none (or one it built itself). A host with a
@@ -30,10 +68,17 @@ production_certificate_warn_days = 14
 # is named here, for one run: --data production_rebuild_host=203.0.113.7
 production_rebuild_host = None
 production_repo_url = None             # None: dev_repo_url (the same repository)
-production_branch = "main"
 production_packages = ["git", "nginx", "nodejs", "npm", "openssl", "curl", "restic", "openssh-client"]
 # How long production.py waits for production to answer healthy (it makes its own certificate first).
 production_health_timeout_seconds = 30
+# What the droplet runs that production.py does not rebuild, with where to find it; named in its report.
+production_not_rebuilt = {
+    "qdrant.service": "Qdrant on 127.0.0.1:6333; its index is rebuilt from the diaries",
+    "ejabberd": "the Docker container on 5222/5280",
+    "openfang@ units, hacs-driver-host.service, ZeroClaw/OpenClaw containers": "the team's instance services",
+    "webhook.service and /etc/webhook.conf": "the team's paula-deploy hook and its secret",
+    "/mnt/paula/public": "the Paula repository, cloned by its own hook",
+}
 
 # --- Packages --------------------------------------------------------------------------------
 # Distribution packages only: the droplet's Ubuntu and the sandbox's Debian both carry them.
@@ -44,9 +89,13 @@ apt_cache_max_age_seconds = 24 * 3600
 # --- The dev environment ---------------------------------------------------------------------
 dev_repo_url = "https://github.com/LupoGrigi0/Human-Adjacent-Coordination.git"
 dev_branch = "v2"
-dev_checkout = "/mnt/coordinaton_mcp_data/v2-dev"
+# The dev environment's own place: on the droplet's own disk, not on the volume. The volume
+# (/mnt/coordinaton_mcp_data) is production's data root, so anything there would be production's (and
+# backed up as such), and a dev server filling its disk would fill the disk production writes to.
+dev_home = "/srv/hacs-dev"
+dev_checkout = "/srv/hacs-dev/checkout"
 # V2_DATA_ROOT: where the V2 tools write. Unset, the app would write into production's root.
-dev_data_dir = "/mnt/coordinaton_mcp_data/v2-dev-data"
+dev_data_dir = "/srv/hacs-dev/data"
 # Unprivileged system user that owns the checkout and the data and runs the server.
 dev_user = "hacs-dev"
 dev_unit = "mcp-coordination-dev.service"
@@ -126,7 +175,7 @@ status_format = "text"
 # so the backups survive the droplet: any restic URL, e.g. "sftp:backup@backup-host:/srv/restic/droplet",
 # "rest:https://...", "s3:...". A plain path (or "local:/path") is a repository on the host itself: it
 # does not survive the droplet, and status.py says so.
-backup_repository = "/mnt/coordinaton_mcp_data/v2-dev-backups/restic"
+backup_repository = "/var/backups/bastion/restic"
 # The repository's password, a file on this machine (the operator's): the first deploy creates it
 # (0600) when neither this machine nor the host has one, and copies it to the host (0600, root).
 # Without it the backups cannot be read: keep a copy somewhere other than this machine too.
@@ -164,16 +213,18 @@ dev_backup_check_schedule = "daily"
 dev_backup_check_read_data = "10%"
 # Production's data goes into the same repository (tag "production"), on the same schedule and policy,
 # read only: its backup never stops, pauses or restarts production. Installed by deploy.py wherever
-# production_data_dir exists; production.py takes it back on a new host with production_restore_from.
+# production's data root (as the host shows it) exists; production.py takes it back on a new host with
+# production_restore_from.
 production_backup_script = "/usr/local/sbin/hacs-production-backup"
 production_backup_unit = "hacs-production-backup"
-# Set for one run of production.py to fill an empty production_data_dir before production starts:
+# Set for one run of production.py to fill production_data_dir (when it holds none of the app's data yet)
+# before production starts:
 # "latest" (the newest routine production snapshot of backup_snapshot_host) or a snapshot id.
 production_restore_from = None
 production_restore_script = "/usr/local/sbin/hacs-production-restore"
-# Before restic (until 2026-11): tar archives in dev_backups_dir (and secrets in its secrets/). They stay
-# where they are, and each is imported once into the repository (tag "imported"), so they leave the host.
-dev_backups_dir = "/mnt/coordinaton_mcp_data/v2-dev-backups"
+# Tar archives (the adoption's, and those of before restic, with secrets in its secrets/). They stay where
+# they are, and each is imported once into the repository (tag "imported"), so they leave the host.
+dev_backups_dir = "/srv/hacs-dev/backups"
 # Replaces dev_data_dir from a snapshot, an archive or production's data (snapshot.py); backs up a
 # non-empty dev data directory first (label pre-restore). Production is only read.
 dev_restore_script = "/usr/local/sbin/hacs-dev-restore"

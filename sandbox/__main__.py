@@ -1,9 +1,10 @@
 """python -m sandbox {up|down|reset|status|ssh} [--blank]: the disposable droplet.
 
 Name and subnet come from BASTION_SANDBOX (default bastion) and BASTION_SANDBOX_SUBNET
-(default 10.213.7.0/24), so two sandboxes can run side by side. The v2 branch its upstream serves is
-the real HACS app when ../shared/fixtures/hacs-v2 is there, or what BASTION_APP names (a directory,
-a git URL, or "standin").
+(default 10.213.7.0/24), so two sandboxes can run side by side. BASTION_SANDBOX_LAYOUT picks the
+droplet it looks like: 2026 (default, the droplet today) or 2025 (the diary's). The v2 branch its
+upstream serves is the real HACS app when ../shared/fixtures/hacs-v2 is there, or what BASTION_APP
+names (a directory, a git URL, or "standin").
 """
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ import os
 import sys
 import time
 
-from sandbox import baseline, upstream
+from sandbox import baseline, layouts, upstream
 from sandbox.machine import Sandbox
 
 
 def from_environment() -> Sandbox:
     return Sandbox(os.environ.get("BASTION_SANDBOX", "bastion"),
-                   os.environ.get("BASTION_SANDBOX_SUBNET", "10.213.7.0/24"), upstream.chosen_app())
+                   os.environ.get("BASTION_SANDBOX_SUBNET", "10.213.7.0/24"), upstream.chosen_app(),
+                   layouts.named(os.environ.get("BASTION_SANDBOX_LAYOUT")).name)
 
 
 def main(argv=None):

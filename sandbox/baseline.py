@@ -1,7 +1,9 @@
-"""The production baseline: the sandbox made to look like the live droplet before dev exists.
+"""The production baseline: the sandbox made to look like one of the droplets (sandbox/layouts.py)
+before dev exists.
 
 Laid by a pyinfra fixture deploy (sandbox/baseline/deploy.py), then kept as a cached overlay layer
-so later boots start from it in seconds. The layer's name hashes everything that shapes it.
+so later boots start from it in seconds. The layer's name hashes everything that shapes it: the
+fixture, the stand-in, the upstream's recipe, the layout and the app main holds there.
 """
 from __future__ import annotations
 
@@ -13,23 +15,24 @@ import sys
 import time
 from pathlib import Path
 
-from sandbox import rootfs
+from sandbox import layouts, rootfs
 from sandbox.machine import Sandbox
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = [REPO / "sandbox/baseline", REPO / "sandbox/standin-app", REPO / "sandbox/upstream.py",
-           REPO / "group_data/all.py"]
+           REPO / "sandbox/layouts.py"]
 
 
-def layer_path() -> Path:
-    digest = hashlib.sha256(rootfs.RECIPE.encode())
-    for source in SOURCES:
+def layer_path(layout: str) -> Path:
+    digest = hashlib.sha256(f"{rootfs.RECIPE}\0{layout}".encode())
+    main_app = layouts.named(layout).main_app
+    for source in [*SOURCES, *([main_app] if main_app and main_app.is_dir() else [])]:
         files = sorted(p for p in source.rglob("*") if p.is_file()) if source.is_dir() else [source]
         for f in files:
             if "__pycache__" in f.parts:
                 continue
-            digest.update(str(f.relative_to(REPO)).encode() + b"\0" + f.read_bytes())
-    return rootfs.CACHE / "layers" / f"baseline-{digest.hexdigest()[:16]}"
+            digest.update(str(f.relative_to(source.parent)).encode() + b"\0" + f.read_bytes())
+    return rootfs.CACHE / "layers" / f"baseline-{layout}-{digest.hexdigest()[:16]}"
 
 
 def pyinfra(sandbox: Sandbox, deploy: str, *args: str, check=True) -> subprocess.CompletedProcess:
@@ -45,13 +48,13 @@ def pyinfra(sandbox: Sandbox, deploy: str, *args: str, check=True) -> subprocess
 
 
 def ensure_layer(sandbox: Sandbox) -> Path:
-    layer = layer_path()
+    layer = layer_path(sandbox.layout)
     if layer.exists():
         return layer
     started = time.monotonic()
-    print(f"laying the production baseline on {sandbox.name} (cached as {layer.name})", flush=True)
+    print(f"laying the {sandbox.layout} production baseline on {sandbox.name} (cached as {layer.name})", flush=True)
     sandbox.up()
-    pyinfra(sandbox, "sandbox/baseline/deploy.py")
+    pyinfra(sandbox, "sandbox/baseline/deploy.py", "--data", f"layout={sandbox.layout}")
     sandbox.stop()
     layer.parent.mkdir(parents=True, exist_ok=True)
     partial = layer.with_name(layer.name + ".partial")

@@ -33,6 +33,8 @@ class Sandbox:
     subnet: str = "10.213.7.0/24"
     # What v2 of its upstream holds: None for the stand-in, else the real app (see sandbox/upstream.py).
     app: str | None = None
+    # Which droplet its production baseline lays (sandbox/layouts.py): main of the upstream follows it.
+    layout: str = "2026"
 
     def __post_init__(self):
         # nspawn names the host side ve-NAME and interface names stop at 15 characters.
@@ -174,10 +176,14 @@ class Sandbox:
     def _configure_guest(self):
         network = self.merged / "etc/systemd/network/80-container-host0.network"
         network.parent.mkdir(parents=True, exist_ok=True)
+        # The droplet of today has global IPv6, so localhost is ::1 too (glibc leaves ::1 out otherwise) and
+        # production, told to listen on localhost, listens on [::1] only. A unique-local address on the
+        # guest's own end of the veth does the same here; nothing is routed to it.
+        ipv6 = f"Address=fd5a:b57e:{self.host_address.split('.')[2]}::2/64\n" if self.layout == "2026" else ""
         network.write_text(
             "[Match]\nName=host0\n\n[Network]\n"
-            f"Address={self.address}/{self.prefix}\nGateway={self.host_address}\n"
-            # No IPv6 here: waiting for router advertisements held boot for 13 s.
+            f"Address={self.address}/{self.prefix}\nGateway={self.host_address}\n{ipv6}"
+            # No IPv6 router here: waiting for router advertisements held boot for 13 s.
             "LinkLocalAddressing=no\nIPv6AcceptRA=no\n")
         resolv = self.merged / "etc/resolv.conf"
         if resolv.is_symlink():
@@ -185,7 +191,8 @@ class Sandbox:
         resolv.write_text(Path("/etc/resolv.conf").read_text())
         (self.merged / "etc/hostname").write_text(f"{self.name}\n")
         (self.merged / "etc/hosts").write_text(
-            f"127.0.0.1 localhost\n127.0.1.1 {self.name}\n")
+            f"127.0.0.1 localhost\n127.0.1.1 {self.name}\n"
+            + ("::1 localhost ip6-localhost ip6-loopback\n" if self.layout == "2026" else ""))
 
     def _enable_forwarding(self):
         STATE_ROOT.mkdir(parents=True, exist_ok=True)
@@ -206,8 +213,9 @@ class Sandbox:
             IP_FORWARD_SAVED.unlink()
 
     def _start_upstream_repo(self):
-        from sandbox import upstream
-        upstream.build(self.upstream_repo, self.app)
+        from sandbox import layouts, upstream
+        main_app = layouts.named(self.layout).main_app
+        upstream.build(self.upstream_repo, self.app, str(main_app) if main_app and main_app.is_dir() else None)
 
     def _boot(self):
         with open(self.state / "console.log", "wb") as console:
@@ -268,6 +276,7 @@ class Sandbox:
             "ssh_config": str(self.ssh_config),
             "upstream_url": self.upstream_url,
             "upstream_repo": str(self.upstream_repo),
+            "layout": self.layout,
         }, indent=2))
 
     def _stop_ssh_masters(self):

@@ -1,10 +1,12 @@
 """The sandbox's upstream: a bare git repository with branches main and v2.
 
-main is production's code (the stand-in, 1.0.0); v2 is one commit ahead of it: the stand-in at
-2.0.0, or the real HACS app when an app is named (a directory, such as the snapshot in
-../shared/fixtures/hacs-v2/app, or a git URL whose v2 branch is taken). Commits are made with fixed
-authors and dates, so every build yields the same SHAs and a cached baseline layer (whose
-production checkout came from main) stays consistent with a fresh upstream.
+The first commit is the stand-in at 1.0.0. v2 is one commit ahead of it: the stand-in at 2.0.0, or the
+real HACS app when an app is named (a directory, such as the snapshot in ../shared/fixtures/hacs-v2/app,
+or a git URL whose v2 branch is taken). main is the first commit (the 2025 droplet's production code),
+or, with a main app (the 2026 droplet: ../shared/fixtures/hacs-main/app), that app one commit ahead of
+v2, as upstream merged v2 into main. Commits are made with fixed authors and dates, so every build yields
+the same SHAs and a cached baseline layer (whose production checkout came from main) stays consistent
+with a fresh upstream.
 """
 from __future__ import annotations
 
@@ -68,8 +70,9 @@ def _app_tree(app: str, into: Path):
         path.chmod(path.stat().st_mode | 0o200)
 
 
-def build(bare: Path, app: str | None = None):
-    """(Re)create the bare repository: main is production's code, v2 one commit ahead (the app)."""
+def build(bare: Path, app: str | None = None, main_app: str | None = None):
+    """(Re)create the bare repository: v2 (the app) one commit ahead of the first, main the first commit
+    or main_app one commit ahead of v2."""
     if bare.exists():
         shutil.rmtree(bare)
     bare.parent.mkdir(parents=True, exist_ok=True)
@@ -84,11 +87,19 @@ def build(bare: Path, app: str | None = None):
         if app:
             _git(tree, "rm", "-q", "-r", ".")
             _app_tree(app, tree)
-            _git(tree, "add", "-A")
+            # --force: the app's .gitignore lists package-lock.json, which upstream tracks all the same.
+            _git(tree, "add", "-A", "--force")
             _git(tree, "commit", "-q", "-m", "V2: the HACS app", date="2025-12-10T12:00:00Z")
         else:
             _write_package(tree, "2.0.0")
             _git(tree, "commit", "-q", "-am", "V2: begin 2.0.0", date="2025-11-10T06:00:00Z")
+        if main_app:
+            _git(tree, "checkout", "-q", "-B", "main")
+            _git(tree, "rm", "-q", "-r", ".")
+            _app_tree(main_app, tree)
+            _git(tree, "add", "-A", "--force")
+            _git(tree, "commit", "-q", "-m", "main: v2 merged, the app as the team runs it", date="2026-08-20T12:00:00Z")
+            _git(tree, "checkout", "-q", "v2")
         _git(tree, "clone", "-q", "--bare", str(tree), str(bare))
     _git(bare, "symbolic-ref", "HEAD", "refs/heads/main")
     (bare / "git-daemon-export-ok").touch()

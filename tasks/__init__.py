@@ -1,9 +1,8 @@
-"""One module per concern of the droplet; deploy.py calls them in the order the host needs."""
+"""One module per concern of the droplet; deploy.py calls them in the order the host needs. This package
+itself holds only where things are (no pyinfra), so the pure modules beside the concerns import nothing of it."""
 from pathlib import Path
 
 from jinja2 import FileSystemLoader
-from pyinfra import logger
-from pyinfra.api import FunctionCommand
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = REPO / "templates"
@@ -18,15 +17,3 @@ def jinja() -> dict:
     """files.template's jinja_env_kwargs: includes (templates/partials/) resolve wherever pyinfra runs.
     A new dict each time: pyinfra pops the loader out of it."""
     return {"loader": FileSystemLoader(str(TEMPLATES))}
-
-
-def reported(command: str) -> FunctionCommand:
-    """A command whose output the operator must read even when it succeeds (pyinfra shows a successful
-    command's output only with -v): its lines are logged under the host's name, in order."""
-    def run(state, host):
-        ok, output = host.run_shell_command(command)
-        for line in output.output_lines:
-            logger.warning(f"{host.print_prefix}{line}")
-        return ok
-
-    return FunctionCommand(run, (), {})

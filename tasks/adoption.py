@@ -6,39 +6,18 @@ adoption killed midway is to be finished); preflight has checked it is the simpl
 import shlex
 
 from pyinfra import host, logger
-from pyinfra.api import FactBase, deploy, operation
+from pyinfra.api import deploy, operation
 from pyinfra.operations import files
 
-from tasks import reported, template
-
-
-class CarriedData(FactBase):
-    """What adoption would carry from a data root: which V2 entries, how many files, how many KiB."""
-
-    default = dict
-
-    def command(self, root, entries):
-        quoted = shlex.quote(root)
-        return (f"cd {quoted} 2>/dev/null || exit 0; present=$(ls -d {' '.join(entries)} 2>/dev/null); "
-                f"echo entries=$(echo $present); "
-                f"echo files=$(find $present -type f 2>/dev/null | wc -l); "
-                f"echo kib=$(du -sk $present 2>/dev/null | awk '{{s+=$1}} END {{print s+0}}')")
-
-    def process(self, output):
-        return dict(line.split("=", 1) for line in output if "=" in line)
-
-
-def hand_made_servers(d) -> list[dict]:
-    """The app on the dev port, run from the dev checkout, but not by the dev unit: started by hand
-    (its cgroup is that of whatever session started it, ssh.service or a session scope)."""
-    from tasks.preflight import orphans
-
-    return [p for p in orphans(d) if p["cwd"] == d.dev_checkout and "streamable-http-server.js" in p["cmdline"]]
+from tasks import template
+from tasks.facts import CarriedData, StateFile, hand_made_servers, interrupted_adoption, production
+from tasks.output import reported
+from tasks.production_view import APP_DEFAULT_DATA_ROOT
 
 
 def data_root(process: dict) -> str:
     """Where the hand-made server writes: its V2_DATA_ROOT, or the app's default when unset."""
-    return (process["data_root"] or "/mnt/coordinaton_mcp_data/").rstrip("/") or "/"
+    return (process["data_root"] or APP_DEFAULT_DATA_ROOT).rstrip("/") or "/"
 
 
 @operation()
@@ -66,6 +45,7 @@ def take_over_hand_made_server():
     root = data_root(server)
     carried = host.get_fact(CarriedData, root=root, entries=d.v2_data_entries)
     secrets = f"{d.dev_checkout}/{d.adopt_secrets_file}"
+    site = production(d).site
     logger.warning("\n".join([
         f"{host.print_prefix}adoption plan (adopt=True):",
         f"  stop     PID {server['pid']} (user {server['user']}, cwd {server['cwd']}, {server['cmdline'].strip()},"
@@ -76,31 +56,14 @@ def take_over_hand_made_server():
         f"  carry    the secrets in {secrets} (if any) into {d.dev_env_file} (0600, values never printed)",
         f"  archive  what is carried: {d.dev_backups_dir}/v2-dev-data-<time>-adopted.tar.gz (kept by retention),"
         f" secrets apart in {d.dev_backups_dir}/secrets/",
-        f"  replace  the hand-made location {d.dev_url_path} in {d.production_nginx_site} by one include"
-        f" (site kept as {d.bastion_state_dir}/{d.production_nginx_site.rsplit('/', 1)[1]}.before-adoption)",
+        f"  replace  the hand-made location {d.dev_url_path} in {site} by one include"
+        f" (site kept as {d.bastion_state_dir}/{site.rsplit('/', 1)[1]}.before-adoption)",
         f"  replace  {d.dev_checkout}/.git/hooks/post-merge (kept as post-merge.hand-made)",
         f"  start    {d.dev_unit} in its place; the outage is measured and reported",
     ]))
     handed = hand_over(name=f"Hand-made dev server (PID {server['pid']}) hands over to {d.dev_unit}",
                        pid=server["pid"], root=root, adopt_script=d.dev_adopt_script)
     return [script, handed]
-
-
-class StateFile(FactBase):
-    """key=value lines of one of bastion's state files on the host ({} when there is none)."""
-
-    default = dict
-
-    def command(self, path):
-        return f"cat {path} 2>/dev/null || true"
-
-    def process(self, output):
-        return dict(line.split("=", 1) for line in output if "=" in line)
-
-
-def interrupted_adoption(d) -> dict:
-    """root= of an adoption that was killed after the hand-made server stopped ({} when none)."""
-    return host.get_fact(StateFile, path=f"{d.bastion_state_dir}/adoption-in-progress")
 
 
 @operation()

@@ -1,39 +1,47 @@
 """Backups with restic into a repository off the host: the tools, the copies of the operator's secrets
-that open it, the timers that back up and check, and the first backup at the first deploy."""
+that open it, the timers that back up the dev data and production's (as the host shows it, read only)
+and check the repository, the first backups at the first deploy, and the one snapshot of production's
+leftovers that takes them off the droplet."""
 import hashlib
-import re
 import secrets
-from datetime import datetime
 from pathlib import Path
 
 from pyinfra import host
 from pyinfra.api import FileUploadCommand, StringCommand, deploy, operation
 from pyinfra.facts.files import Directory, FileContents, Sha256File
-from pyinfra.operations import files, systemd
+from pyinfra.operations import files
 
-from tasks import REPO, jinja, reported, template
-
-SFTP_SHORT = re.compile(r"^sftp:(?P<login>[^/:]+):(?P<path>/.*)$")
-SFTP_URL = re.compile(r"^sftp://(?P<login>[^/:]+)(:(?P<port>\d+))?/(?P<path>.+)$")
-
-
-def sftp_target(repository: str) -> dict | None:
-    """user@host and port of an sftp repository (restic's two spellings), else None."""
-    found = SFTP_SHORT.match(repository) or SFTP_URL.match(repository)
-    return {"login": found["login"], "port": found.groupdict().get("port")} if found else None
-
-
-def local_repository(repository: str) -> str | None:
-    """The path of a repository on the host itself (it does not survive the droplet), else None."""
-    if repository.startswith("local:"):
-        return repository[len("local:"):]
-    return repository if repository.startswith("/") else None
+from tasks import REPO, jinja, template, units
+from tasks.facts import PresentPaths, production
+from tasks.output import reported
+from tasks.production_view import leftovers_inside
+from tasks.rules import local_repository, restore_is_snapshot, sftp_target
 
 
 def local_file(setting: str) -> Path | None:
     """A file on the operator's machine that a setting names (relative to the project)."""
     value = getattr(host.data, setting)
     return (REPO / value) if value else None
+
+
+def backup_host_problems(d) -> list[str]:
+    """The password on the host opens its repository: a different one here would lock the host out."""
+    config = d.backup_config_dir
+    on_host = host.get_fact(Sha256File, path=f"{config}/password")
+    here = local_file("backup_password_file")
+    problems = []
+    if on_host and not here.is_file():
+        problems.append(f"backup_password_file={d.backup_password_file}: missing on this machine, while the host has "
+                        f"{config}/password; fetch it with `pyinfra inventory.py backup.py` (keeps it 0600) and deploy again")
+    elif on_host and hashlib.sha256(here.read_bytes()).hexdigest() != on_host:
+        problems.append(f"backup_password_file={d.backup_password_file}: differs from the host's {config}/password, "
+                        f"which opens its repository; put the host's in that file (backup.py fetches it when missing)")
+    path = local_repository(str(d.backup_repository))
+    snapshot = d.restore_from and restore_is_snapshot(d.restore_from)
+    if snapshot and path and not host.get_fact(Directory, path=path):
+        problems.append(f"restore_from={d.restore_from}: backup_repository={d.backup_repository} is on the host and there "
+                        f"is none here; give the off-host repository the snapshots are in")
+    return problems
 
 
 @operation()
@@ -123,24 +131,38 @@ def schedule_backups():
         d.dev_restore_script: "usr/local/sbin/hacs-dev-restore.j2",
     }
     timers = {d.dev_backup_unit: "hacs-dev-backup", d.dev_backup_check_unit: "hacs-dev-backup-check"}
-    if host.get_fact(Directory, path=d.production_data_dir):
+    prod = production(d)
+    if host.get_fact(Directory, path=prod.data_root):
         scripts[d.production_backup_script] = "usr/local/sbin/hacs-production-backup.j2"
         timers[d.production_backup_unit] = "hacs-production-backup"
     for dest, source in scripts.items():
         files.template(name=f"Script {dest}", src=template(source), dest=dest, user="root", group="root", mode="755",
-                       jinja_env_kwargs=jinja())
-    units = [
+                       jinja_env_kwargs=jinja(), production=prod, leftovers=production_leftovers(prod))
+    written = [
         files.template(name=f"Unit {unit}.{kind}", src=template(f"etc/systemd/system/{source}.{kind}.j2"),
                        dest=f"/etc/systemd/system/{unit}.{kind}", user="root", group="root", mode="644",
-                       jinja_env_kwargs=jinja(), writable_for_restic=writable)
+                       jinja_env_kwargs=jinja(), writable_for_restic=writable, production=prod)
         for unit, source in timers.items()
         for kind in ("service", "timer")
     ]
-    reload = systemd.daemon_reload(name="systemd reads the backup units", _if=lambda: any(u.did_change() for u in units))
-    for unit in timers:
-        systemd.service(name=f"{unit}.timer enabled and waiting", service=f"{unit}.timer", running=True, enabled=True)
-        systemd.service(name=f"{unit}.timer takes its new schedule", service=f"{unit}.timer", running=True,
-                        restarted=True, _if=lambda: reload.did_change())
+    units.enabled_and_current([f"{unit}.timer" for unit in timers], written, "the backup timers")
+
+
+def production_leftovers(prod) -> list[str]:
+    """The leftovers of production's that are on this host and inside its data root."""
+    return leftovers_inside(prod, host.get_fact(PresentPaths, paths=prod.leftovers) if prod.leftovers else [])
+
+
+@operation()
+def leftovers_snapshot(leftovers: list[str], script: str, marker: str):
+    """Once: production's leftovers (defunct copies nobody archived) in a snapshot of their own that
+    retention never forgets, so removing them from the droplet one day loses nothing. Again only when a
+    leftover appears that the snapshot does not hold."""
+    taken = set(host.get_fact(FileContents, path=marker) or [])
+    if set(leftovers) <= taken:
+        host.noop("production's leftovers are in the repository already" if leftovers else "no leftovers here")
+        return
+    yield reported(f"{script} --leftovers")
 
 
 @deploy("First backup")
@@ -148,20 +170,12 @@ def take_first_backup():
     d = host.data
     first_backup(name=f"First backup into {d.backup_repository}", repository=d.backup_repository,
                  unit=d.dev_backup_unit, state=f"{d.bastion_state_dir}/backup.state")
-    if host.get_fact(Directory, path=d.production_data_dir):
-        first_backup(name=f"First backup of production's data into {d.backup_repository}",
+    prod = production(d)
+    if host.get_fact(Directory, path=prod.data_root):
+        first_backup(name=f"First backup of production's data ({prod.data_root}) into {d.backup_repository}",
                      repository=d.backup_repository, unit=d.production_backup_unit,
                      state=f"{d.bastion_state_dir}/production-backup.state")
+        leftovers_snapshot(name="Production's leftovers in one snapshot, kept", leftovers=production_leftovers(prod),
+                           script=d.production_backup_script,
+                           marker=f"{d.bastion_state_dir}/production-leftovers.taken")
 
-
-def off_host(repository: str) -> bool:
-    return local_repository(repository) is None
-
-
-def snapshot_time(text: str) -> float:
-    """restic's time of a snapshot (nanoseconds, an offset or Z) as a Unix timestamp."""
-    return datetime.fromisoformat(re.sub(r"\.\d+", "", text).replace("Z", "+00:00")).timestamp()
-
-
-def is_snapshot_id(value: str) -> bool:
-    return bool(re.fullmatch(r"[0-9a-f]{8,64}", str(value)))

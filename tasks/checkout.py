@@ -6,7 +6,8 @@ from pyinfra.facts.files import Directory, File, FileContents
 from pyinfra.facts.git import GitLocalCommit, GitRemoteBranchCommit
 from pyinfra.operations import files, git
 
-from tasks import reported, template
+from tasks import template
+from tasks.output import reported
 
 
 @operation()

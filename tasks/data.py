@@ -2,24 +2,13 @@ import shlex
 from pathlib import Path
 
 from pyinfra import host
-from pyinfra.api import FactBase, FileUploadCommand, deploy, operation
+from pyinfra.api import FileUploadCommand, deploy, operation
 from pyinfra.operations import files
 
 from tasks import REPO
+from tasks.facts import CatalogFiles
 
-CATALOG_FOLDERS = ("roles", "personalities")
-
-
-class CatalogFiles(FactBase):
-    """Files of the V2 catalog (roles/, personalities/) under a data root, relative to it."""
-
-    default = list
-
-    def command(self, root):
-        return f"cd {shlex.quote(root)} 2>/dev/null && find {' '.join(CATALOG_FOLDERS)} -type f 2>/dev/null || true"
-
-    def process(self, output):
-        return sorted(output)
+CATALOG_FOLDERS = CatalogFiles.folders
 
 
 def local_catalog(folder: Path) -> list[str]:

@@ -7,57 +7,8 @@ from pyinfra.facts.files import File, FileContents
 from pyinfra.operations import files, server, systemd
 
 from tasks import template
-
-
-def tls_server_name_line(lines: list[str], server_name: str) -> int | None:
-    """1-based number of the server_name line in the server block that serves server_name on 443."""
-    depth, block, found = 0, None, None
-    for number, raw in enumerate(lines, start=1):
-        line = raw.split("#", 1)[0]
-        if depth == 0 and re.match(r"\s*server\s*\{", line):
-            block = {"listen_443": False, "server_name_line": None}
-        elif depth == 1 and block is not None:
-            if re.match(r"\s*listen\s+(\S*:)?443\b", line):
-                block["listen_443"] = True
-            if re.match(rf"\s*server_name\s+([^;]*\s)?{re.escape(server_name)}[\s;]", line):
-                block["server_name_line"] = number
-        depth += line.count("{") - line.count("}")
-        if depth == 0 and block is not None:
-            if block["listen_443"] and block["server_name_line"]:
-                found = block["server_name_line"]
-            block = None
-    return found
-
-
-def dev_locations(lines: list[str], url_path: str) -> list[tuple[int, int]]:
-    """(first, last) 1-based line numbers of each location block for url_path written into a site."""
-    blocks = []
-    for start, raw in enumerate(lines):
-        if not re.match(rf"\s*location\s+(=\s*)?{re.escape(url_path)}/?\s*\{{", raw.split("#", 1)[0]):
-            continue
-        depth = 0
-        for end in range(start, len(lines)):
-            code = lines[end].split("#", 1)[0]
-            depth += code.count("{") - code.count("}")
-            if depth <= 0:
-                blocks.append((start + 1, end + 1))
-                break
-    return blocks
-
-
-def not_a_simple_proxy(lines: list[str], block: tuple[int, int], port: int) -> str | None:
-    """None when the block only proxies to the dev port on loopback (what the diary wrote); else why not."""
-    first, last = block
-    body = " ".join(line.split("#", 1)[0] for line in lines[first - 1:last])
-    inner = body[body.index("{") + 1:body.rindex("}")]
-    statements = [part.strip() for part in inner.split(";") if part.strip()]
-    foreign = [stmt for stmt in statements if not stmt.startswith("proxy_") or "{" in stmt]
-    if foreign:
-        return f"it also has `{foreign[0][:60]}`"
-    passes = [stmt for stmt in statements if stmt.startswith("proxy_pass")]
-    if len(passes) != 1 or not re.fullmatch(rf"proxy_pass\s+http://(localhost|127\.0\.0\.1):{port}/?", passes[0]):
-        return f"it does not proxy to the dev port {port} on this host"
-    return None
+from tasks.facts import production
+from tasks.nginx_text import dev_locations, includes_line, tls_server_name_line
 
 
 @operation()
@@ -70,7 +21,7 @@ def include_in_server_block(site: str, server_name: str, snippet: str, url_path:
         raise OperationError(f"production_nginx_site={site}: no such file on the host; "
                              f"point it at the site that serves {server_name}")
     include = f"include {snippet};"
-    if any(line.split("#", 1)[0].strip() == include for line in lines):
+    if includes_line(lines, include):
         host.noop(f"{site} includes {snippet}")
         return
     number = tls_server_name_line(lines, server_name)
@@ -128,14 +79,15 @@ def publish_dev_endpoint():
     """/mcp/dev in production's server block: a dev-owned snippet plus one include line;
     nginx -t before any reload, and the previous snippet back if it fails."""
     d = host.data
+    production_site = production(d).site
     files.directory(name="bastion state directory", path=d.bastion_state_dir, mode="755")
     files.template(name="nginx check-or-roll-back script", src=template("usr/local/sbin/hacs-dev-nginx-check.j2"),
-                   dest=d.dev_nginx_check_script, user="root", group="root", mode="755")
+                   dest=d.dev_nginx_check_script, user="root", group="root", mode="755", site=production_site)
     snippet = files.template(name="Dev snippet", src=template("etc/nginx/snippets/hacs-dev.conf.j2"),
                              dest=d.dev_nginx_snippet, user="root", group="root", mode="644")
-    if host.get_fact(File, path=d.production_nginx_site):
+    if host.get_fact(File, path=production_site):
         site = [include_in_server_block(name="Production server block includes the dev snippet",
-                                        site=d.production_nginx_site, server_name=d.server_name,
+                                        site=production_site, server_name=d.server_name,
                                         snippet=d.dev_nginx_snippet, url_path=d.dev_url_path,
                                         state_dir=d.bastion_state_dir)]
     else:

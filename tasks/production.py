@@ -1,21 +1,23 @@
-"""Production on a new host (production.py): the checkout of main, its data directories, the unit, both
-nginx sites and their certificates. Never on the live droplet by accident: a host that already has a
-production unit, checkout or site, and was not built by production.py, is refused unless its address
-is named in production_rebuild_host. deploy.py never calls any of this."""
-import sys
+"""Production on a new host (production.py), as the droplet runs it today: the checkout of main with its
+secrets file, the data root (the volume root since the V1 -> V2 cutover), the unit as the droplet has it,
+the 2026 site and smoothcurves.art under their real file names, their certificates. Never over a host
+that has production it did not build (the live droplet), unless its address is named in
+production_rebuild_host. deploy.py never calls any of this."""
 from pathlib import Path
 
-from pyinfra import host
-from pyinfra.api import FactBase, deploy, operation
+from pyinfra import host, logger
+from pyinfra.api import deploy, operation
 from pyinfra.facts.files import Directory, File, FileContents
 from pyinfra.operations import apt, files, git, server, systemd
 
 from batchssh import read_only
-from tasks import jinja, reported, template
-from tasks.backups import is_snapshot_id
+from tasks import jinja, template, units
+from tasks.backups import backup_host_problems
+from tasks.facts import DirectoryEntries, production
 from tasks.health import quote
 from tasks.nginx import certificate_for
-from tasks.preflight import PreflightFailed, backup_host_problems, backup_settings_problems
+from tasks.output import reported
+from tasks.rules import backup_settings_problems, refuse
 
 BUILT_MARK = "production-built-by-bastion"
 
@@ -24,9 +26,12 @@ BUILT_MARK = "production-built-by-bastion"
 def refuse_unless_new_host():
     d = host.data
     address = d.get("ssh_hostname") or host.name
+    prod = production(d)
     found = [f"{what} {path}" for what, path, fact in (
-        ("unit", f"/etc/systemd/system/{d.production_unit}", File), ("checkout", d.production_checkout, Directory),
-        ("site", d.production_nginx_site, File)) if host.get_fact(fact, path=path)]
+        ("unit", f"/etc/systemd/system/{d.production_unit}", File), ("checkout", prod.checkout, Directory),
+        ("site", prod.site, File)) if host.get_fact(fact, path=path)]
+    if prod.found and not found:
+        found.append(f"a server on port {d.production_port} (PID {prod.pid})")
     built_here = host.get_fact(File, path=f"{d.bastion_state_dir}/{BUILT_MARK}")
     problems = []
     if found and not built_here and d.production_rebuild_host != address:
@@ -37,13 +42,7 @@ def refuse_unless_new_host():
         problems.append(f"dev_nginx_site: {d.dev_nginx_site} serves {d.server_name} already (the dev deploy ran first); "
                         f"run production.py before deploy.py on a new host, or remove that site")
     problems += backup_settings_problems(d) or backup_host_problems(d)
-    if d.production_restore_from and d.production_restore_from != "latest" and not is_snapshot_id(d.production_restore_from):
-        problems.append(f"production_restore_from={d.production_restore_from}: give latest or a snapshot id "
-                        f"(`bastion-restic snapshots --tag production` lists them)")
-    if problems:
-        lines = "\n".join(f"  {problem}" for problem in problems)
-        print(f"production preflight on {host.name}: nothing on the host was changed:\n{lines}", file=sys.stderr, flush=True)
-        raise PreflightFailed(2)
+    refuse(host.name, problems, "production preflight")
 
 
 @operation()
@@ -78,68 +77,82 @@ def install_packages():
                  cache_time=3600)
 
 
-class DirectoryEntries(FactBase):
-    """How many entries a directory holds (0 when it is missing)."""
-
-    def command(self, path):
-        return f"ls -A {path} 2>/dev/null | wc -l"
-
-    def process(self, output):
-        return int(output[0]) if output else 0
-
-
 @operation()
-def restore_production_data(snapshot: str, data: str, script: str, marker: str):
-    """Production's data from the backup repository, into an empty production_data_dir only, once: what
-    is there is never replaced."""
+def restore_production_data(snapshot: str, data: str, entries: list[str], script: str, marker: str):
+    """Production's data from the backup repository, into a data root that holds none of the app's data
+    yet, once: what is there is never replaced."""
     done = host.get_fact(FileContents, path=marker)
     if done:
         host.noop(f"production's data was restored from snapshot {done[0]} already")
         return
-    if host.get_fact(DirectoryEntries, path=data):
-        host.noop(f"{data} is not empty: production_restore_from is for a new host, nothing was replaced")
+    present = set(host.get_fact(DirectoryEntries, path=data)) & set(entries)
+    if present:
+        host.noop(f"{data} holds {', '.join(sorted(present))} already: production_restore_from is for a new host, "
+                  f"nothing was replaced")
         return
     yield reported(f"{script} {snapshot}")
+
+
+@operation()
+def empty_secrets_file(path: str):
+    """The unit's EnvironmentFile, when the restore brought none: created empty (0600), never rewritten."""
+    if host.get_fact(File, path=path):
+        host.noop(f"{path} exists")
+        return
+    yield f"install -m 600 /dev/null {path}"
 
 
 @deploy("Production")
 def build_production():
     d = host.data
+    checkout, data = d.production_checkout, d.production_data_dir
     files.directory(name="bastion state directory", path=d.bastion_state_dir, mode="755")
     files.file(name="Marked as built by production.py", path=f"{d.bastion_state_dir}/{BUILT_MARK}")
+    files.directory(name=f"Data root {data}", path=data, mode="755")
     code = git.repo(name=f"Production checkout ({d.production_branch})", src=d.production_repo_url or d.dev_repo_url,
-                    dest=d.production_checkout, branch=d.production_branch, pull=False)
+                    dest=checkout, branch=d.production_branch, pull=False)
     libraries = server.shell(name="npm ci when the checkout is new", commands=[
-        f"cd {d.production_checkout} && if [ -f package-lock.json ]; then npm ci --omit=dev; fi"], _if=code.did_change)
-    for path in (d.production_data_dir, d.production_backups_dir):
-        files.directory(name=f"Directory {path}", path=path, mode="750")
+        f"cd {checkout} && if [ -f package-lock.json ]; then npm ci --omit=dev; fi"], _if=code.did_change)
     restored = []
     if d.production_restore_from:
         files.template(name=f"Script {d.production_restore_script}", src=template("usr/local/sbin/hacs-production-restore.j2"),
                        dest=d.production_restore_script, user="root", group="root", mode="755", jinja_env_kwargs=jinja())
         restored = [restore_production_data(
             name=f"Production's data from snapshot {d.production_restore_from} of {d.backup_repository}",
-            snapshot=d.production_restore_from, data=d.production_data_dir, script=d.production_restore_script,
-            marker=f"{d.bastion_state_dir}/production-restored-from.snapshot")]
+            snapshot=d.production_restore_from, data=data, entries=d.v2_data_entries,
+            script=d.production_restore_script, marker=f"{d.bastion_state_dir}/production-restored-from.snapshot")]
+    if d.production_secrets_file:
+        empty_secrets_file(name=f"Secrets file {d.production_secrets_file} (0600, content never touched)",
+                           path=d.production_secrets_file)
     unit = files.template(name=f"Unit {d.production_unit}", src=template("etc/systemd/system/mcp-coordination.service.j2"),
                           dest=f"/etc/systemd/system/{d.production_unit}", mode="644")
-    systemd.daemon_reload(name="systemd reads the production unit", _if=unit.did_change)
+    units.reload_if_changed([unit], "the production unit")
     systemd.service(name=f"{d.production_unit} enabled and running", service=d.production_unit, running=True,
                     enabled=True)
     systemd.service(name=f"{d.production_unit} restarted on a new unit or code", service=d.production_unit,
                     running=True, restarted=True, _if=lambda: any(op.did_change() for op in (unit, code, libraries, *restored)))
+    publish_sites(d)
+    production_is_healthy(name="Production healthy, directly and through nginx", port=d.production_port,
+                          server_name=d.server_name, timeout=d.production_health_timeout_seconds)
+    for what, why in d.production_not_rebuilt.items():
+        logger.warning(f"{host.print_prefix}not rebuilt by production.py: {what} ({why})")
 
+
+def publish_sites(d):
+    """Both sites under the droplet's own file names; nexus first in sites-enabled, so it stays the default
+    443 server (the team's proxy client sends the IP as Host)."""
     dev_include = f"include {d.dev_nginx_snippet};" if host.get_fact(File, path=d.dev_nginx_snippet) else None
     nexus_certificate, nexus_key, nexus_changes = certificate_for(d.server_name, d.tls_certificate, "production.py")
     art_certificate, art_key, art_changes = certificate_for(d.production_art_server_name, d.production_art_certificate,
-                                                                "production.py")
+                                                            "production.py")
     sites = [
         files.template(name="Site smoothcurves.nexus", src=template("etc/nginx/sites-available/smoothcurves-nexus.j2"),
                        dest=d.production_nginx_site, certificate=nexus_certificate, certificate_key=nexus_key,
                        dev_include=dev_include, mode="644"),
-        files.template(name="Site smoothcurves.art", src=template("etc/nginx/sites-available/smoothcurves-art.j2"),
+        files.template(name="Site smoothcurves.art", src=template("etc/nginx/sites-available/smoothcurves.art.j2"),
                        dest=d.production_art_site, certificate=art_certificate, certificate_key=art_key, mode="644"),
         files.directory(name="smoothcurves.art document root", path=d.production_art_root, mode="755"),
+        files.directory(name="Per-instance routes (claw instances)", path=d.production_claw_routes_dir, mode="755"),
         placeholder_page(name="smoothcurves.art front page (only if none)", root=d.production_art_root,
                          server_name=d.production_art_server_name),
         *[files.link(name=f"Site {Path(site).name} enabled", path=f"/etc/nginx/sites-enabled/{Path(site).name}",
@@ -151,5 +164,3 @@ def build_production():
     server.shell(name="nginx -t", commands=["nginx -t"], _if=changed)
     systemd.service(name="nginx reloaded", service="nginx.service", running=True, enabled=True, reloaded=True,
                     _if=changed)
-    production_is_healthy(name="Production healthy, directly and through nginx", port=d.production_port,
-                          server_name=d.server_name, timeout=d.production_health_timeout_seconds)

@@ -5,8 +5,8 @@ from pyinfra.api import deploy, operation
 from pyinfra.facts.files import FileContents, Sha256File
 from pyinfra.operations import files
 
-from tasks import reported
-from tasks.backups import is_snapshot_id
+from tasks.output import reported
+from tasks.rules import is_snapshot_id
 
 
 @operation()

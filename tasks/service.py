@@ -1,16 +1,9 @@
 from pyinfra import host
-from pyinfra.api import FactBase, deploy, operation
+from pyinfra.api import deploy, operation
 from pyinfra.operations import files, systemd
 
-from tasks import template
-
-
-class UnitFailed(FactBase):
-    def command(self, unit):
-        return f"systemctl is-failed --quiet {unit} && echo failed || true"
-
-    def process(self, output):
-        return bool(output) and output[0] == "failed"
+from tasks import template, units
+from tasks.facts import UnitFailed
 
 
 @operation()
@@ -28,7 +21,7 @@ def run_dev_service(restart_after=()):
     d = host.data
     unit = files.template(name=f"Unit {d.dev_unit}", src=template("etc/systemd/system/mcp-coordination-dev.service.j2"),
                           dest=f"/etc/systemd/system/{d.dev_unit}", user="root", group="root", mode="644")
-    systemd.daemon_reload(name="systemd reads the changed unit", _if=unit.did_change)
+    units.reload_if_changed([unit], "the changed unit")
     clear_failed_state(name=f"{d.dev_unit} not left failed", unit=d.dev_unit)
     # A server that does not come up is reported once, with its journal, by the health gate.
     started = systemd.service(name=f"{d.dev_unit} enabled and running", service=d.dev_unit,

@@ -1,12 +1,14 @@
 """Sandboxes for the tests: booted once per session, stopped at the end, reset when a test needs it.
 
-Two at once: "deployed" carries the dev environment that the testinfra suite (tests/verify)
-checks; "scratch" is reset to pristine by the tests that break, kill or rebuild things.
-Without --hosts, tests/verify runs against the deployed sandbox; with --hosts, against that host.
+"deployed" (the 2025 droplet) and "deployed_2026" (the droplet today) carry the dev environment;
+the testinfra suite (tests/verify) checks the first in-process and each by its address; "scratch" is
+reset to pristine (2025) by the tests that break, kill or rebuild things. Without --hosts, tests/verify
+runs against the deployed sandbox; with --hosts, against that host, with the settings of --data.
 
-The deployed sandbox serves the real HACS app (--app: a directory or git URL of it; by default the
-snapshot in ../shared/fixtures/hacs-v2 when this machine has it, else the stand-in). The scratch
-sandboxes serve the stand-in, which starts in milliseconds and is easy to break on purpose.
+The deployed sandboxes serve the real HACS app on v2 (--app: a directory or git URL of it; by default
+the snapshot in ../shared/fixtures/hacs-v2); the 2026 one runs the real main as production
+(../shared/fixtures/hacs-main). A fixture that is missing is a visible skip, and a failure under CI. The
+scratch sandboxes serve the stand-in, which starts in milliseconds and is easy to break on purpose.
 """
 from __future__ import annotations
 
@@ -15,14 +17,30 @@ import os
 import pytest
 
 from batchssh.testinfra import batched, report_all
-from sandbox import baseline, upstream
+from sandbox import baseline, layouts, upstream
 from sandbox.machine import Sandbox
+from tasks.facts import ProductionReport
+from tasks.production_view import learn, parse_report
 from tests import harness, production
-from tests.settings import load
+from tests.harness import with_layout
+from tests.settings import from_arguments, load
 from tests.vault import Vault
 
 DEPLOYED = (os.environ.get("BASTION_TEST_SANDBOX", "bst-deployed"), os.environ.get("BASTION_TEST_SUBNET", "10.213.21.0/24"))
+DEPLOYED_2026 = (os.environ.get("BASTION_TEST_2026", "bst-today"), os.environ.get("BASTION_TEST_2026_SUBNET", "10.213.28.0/24"))
 SCRATCH = (os.environ.get("BASTION_TEST_SCRATCH", "bst-scratch"), os.environ.get("BASTION_TEST_SCRATCH_SUBNET", "10.213.22.0/24"))
+# The scratch, blank and adoption sandboxes stand in for the diary's droplet, where those stories began.
+OLD = "2025"
+
+
+def needs_fixture(path) -> None:
+    """A fixture of ../shared that is missing: a skip that says so, or a failure where CI expects it."""
+    if path.is_dir():
+        return
+    message = f"{path} is missing: the real app cannot be served"
+    if os.environ.get("CI"):
+        pytest.fail(message + " (CI expects it)")
+    pytest.skip(message)
 
 
 FIGURES: dict[str, str] = {}
@@ -32,6 +50,8 @@ def pytest_addoption(parser):
     parser.addoption("--app", default=None,
                      help="the HACS app the deployed sandbox serves on v2: a directory or git URL (default: "
                           "../shared/fixtures/hacs-v2/app when present), or 'standin'")
+    parser.addoption("--data", action="append", default=[], metavar="KEY=VALUE",
+                     help="a setting as the checked host was deployed with (pyinfra's --data), for tests/verify*")
 
 
 @pytest.fixture(scope="session")
@@ -48,18 +68,24 @@ def pytest_terminal_summary(terminalreporter):
 
 
 @pytest.fixture(scope="session")
-def settings():
-    return load()
+def settings(request):
+    """What the checked host is expected to be: with --hosts, the defaults and --data; else the deployed
+    (2025) sandbox's, as the scratch sandboxes' too."""
+    overrides = from_arguments(request.config.getoption("--data"))
+    if request.config.option.hosts:
+        return load(overrides)
+    return load({**layouts.named(OLD).settings, **overrides})
 
 
-@pytest.fixture(scope="session")
-def deployed_sandbox(request, figures):
-    """A sandbox with the production baseline, then the dev environment deployed on it once."""
+def deployed(request, figures, name_and_subnet, layout: str):
+    """A sandbox with the production baseline of a layout, then the dev environment deployed on it once."""
     app = upstream.chosen_app(request.config.getoption("--app"))
-    figures["app the deployed sandbox serves"] = app or "the stand-in (sandbox/standin-app)"
-    sandbox = baseline.up(Sandbox(*DEPLOYED, app=app))
+    if layout == "2026":
+        needs_fixture(layouts.named(layout).main_app)
+    figures[f"app the deployed sandbox serves ({layout})"] = app or "the stand-in (sandbox/standin-app)"
+    sandbox = with_layout(baseline.up(Sandbox(*name_and_subnet, app=app, layout=layout)))
     try:
-        before = production.snapshot(harness.testinfra_host(sandbox))
+        before = production.snapshot(harness.testinfra_host(sandbox), sandbox.settings)
         first = harness.deploy(sandbox)
         assert first.returncode == 0, first.output[-6000:]
         sandbox.first_run, sandbox.production_before = first, before
@@ -69,8 +95,18 @@ def deployed_sandbox(request, figures):
 
 
 @pytest.fixture(scope="session")
+def deployed_sandbox(request, figures):
+    yield from deployed(request, figures, DEPLOYED, OLD)
+
+
+@pytest.fixture(scope="session")
+def deployed_2026(request, figures):
+    yield from deployed(request, figures, DEPLOYED_2026, "2026")
+
+
+@pytest.fixture(scope="session")
 def scratch():
-    sandbox = Sandbox(*SCRATCH)
+    sandbox = with_layout(Sandbox(*SCRATCH, layout=OLD))
     yield sandbox
     sandbox.down()
 
@@ -78,8 +114,8 @@ def scratch():
 @pytest.fixture(scope="session")
 def blank():
     """A second scratch sandbox without the production baseline: a brand-new droplet."""
-    sandbox = Sandbox(os.environ.get("BASTION_TEST_BLANK", "bst-blank"),
-                      os.environ.get("BASTION_TEST_BLANK_SUBNET", "10.213.26.0/24"))
+    sandbox = with_layout(Sandbox(os.environ.get("BASTION_TEST_BLANK", "bst-blank"),
+                                  os.environ.get("BASTION_TEST_BLANK_SUBNET", "10.213.26.0/24"), layout=OLD))
     yield sandbox
     sandbox.down()
 
@@ -108,6 +144,13 @@ def host(request, _testinfra_host):
     if request.config.option.hosts:
         return batched(_testinfra_host)
     return batched(harness.testinfra_host(request.getfixturevalue("deployed_sandbox")))
+
+
+@pytest.fixture(scope="module")
+def production_on_host(host, settings):
+    """Production as the host shows it, read the way a deploy reads it (tasks/facts.py, ProductionReport)."""
+    command = ProductionReport().command(settings.production_unit, settings.production_port, settings.production_checkout)
+    return learn(settings, parse_report(host.check_output(command).splitlines()))
 
 
 def pytest_sessionfinish(session):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import testinfra
 
-from sandbox import upstream
+from sandbox import layouts, upstream
 from sandbox.machine import Sandbox
 from tests.settings import REPO, load
 
@@ -48,12 +48,21 @@ def deploy(sandbox: Sandbox, *args: str, deploy_file: str = "deploy.py", env: di
            follow: tuple = NO_FOLLOW) -> Run:
     if deploy_file == "deploy.py":
         args = (*follow, *args)
+    if env and env.get("BASTION_TARGET") not in (None, "sandbox"):
+        # By address, as a new droplet is reached: the inventory knows nothing of the sandbox's layout.
+        args = (*layouts.named(sandbox.layout).data_arguments(), *args)
     environment = {**os.environ, "BASTION_TARGET": "sandbox", "BASTION_SANDBOX": sandbox.name, **(env or {})}
     started = time.monotonic()
     done = subprocess.run([PYINFRA, "-y", "--json", "inventory.py", deploy_file, *args], cwd=REPO,
                           env=environment, capture_output=True, text=True, stdin=subprocess.DEVNULL,
                           timeout=600)
     return Run(done.returncode, time.monotonic() - started, done.stdout, done.stderr)
+
+
+def with_layout(sandbox: Sandbox) -> Sandbox:
+    """The sandbox, with the settings bastion expects of the droplet it stands in for."""
+    sandbox.settings = load(layouts.named(sandbox.layout).settings)
+    return sandbox
 
 
 def by_address(sandbox: Sandbox) -> dict:
@@ -154,12 +163,15 @@ def push_server(sandbox: Sandbox, source: str, message: str = "Fix start") -> st
     return upstream.push_commit(sandbox.upstream_repo, load().dev_branch, {SERVER: source}, message)
 
 
-def verify_suite(sandbox: Sandbox, env: dict | None = None, suite: str = "tests/verify") -> subprocess.CompletedProcess:
+def verify_suite(sandbox: Sandbox, env: dict | None = None, suite: str = "tests/verify",
+                 data: tuple = ()) -> subprocess.CompletedProcess:
     """A testinfra suite (the dev environment's, or tests/verify_production) against the sandbox by its
-    SSH address, as an operator runs it."""
+    SSH address, as an operator runs it, with the settings of its layout (and data, more --data)."""
+    settings = [*layouts.named(sandbox.layout).pairs(), *data]
     return subprocess.run(
         [sys.executable, "-m", "pytest", suite, "-q", "-p", "no:cacheprovider",
-         f"--hosts=ssh://root@{sandbox.address}", f"--ssh-config={sandbox.ssh_config}"],
+         f"--hosts=ssh://root@{sandbox.address}", f"--ssh-config={sandbox.ssh_config}",
+         *(f"--data={pair}" for pair in settings)],
         cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
 
 

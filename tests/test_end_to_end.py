@@ -1,6 +1,7 @@
-"""Converge, verify, converge again with zero changes, push-to-serve, production untouched.
+"""Converge, verify, converge again with zero changes, push-to-serve, production untouched: on both
+droplets, the diary's (2025) and today's (2026).
 
-Runs in file order on the deployed sandbox; the production comparison comes last so it covers
+Runs in file order on each deployed sandbox; the production comparison comes last so it covers
 every change the earlier tests made.
 """
 import json
@@ -10,12 +11,15 @@ import pytest
 from sandbox import upstream
 from tests import harness, production
 
-pytestmark = pytest.mark.usefixtures("deployed_sandbox")
+
+@pytest.fixture(scope="module", params=["2025", "2026"])
+def sb(request):
+    return request.getfixturevalue("deployed_sandbox" if request.param == "2025" else "deployed_2026")
 
 
-@pytest.fixture(scope="module")
-def sb(deployed_sandbox):
-    return deployed_sandbox
+@pytest.fixture
+def settings(sb):
+    return sb.settings
 
 
 def test_first_run_converged_with_changes(sb):
@@ -125,17 +129,18 @@ def test_dependencies_reinstall_only_when_the_lock_file_changes(sb, settings):
 
 
 def test_the_production_check_passes_and_touches_nothing(sb):
-    before = production.snapshot(harness.testinfra_host(sb))
+    before = production.snapshot(harness.testinfra_host(sb), sb.settings)
     done = harness.verify_suite(sb, suite="tests/verify_production")
     assert done.returncode == 0, done.stdout[-4000:]
     assert "warning" not in done.stdout.lower(), "the baseline's certificates are far from expiry"
-    assert production.snapshot(harness.testinfra_host(sb)) == before
+    assert production.snapshot(harness.testinfra_host(sb), sb.settings) == before
 
 
 def test_production_is_byte_for_byte_as_before_and_never_restarted(sb):
-    after = production.snapshot(harness.testinfra_host(sb))
+    after = production.snapshot(harness.testinfra_host(sb), sb.settings)
     before = sb.production_before
     assert after["files"] == before["files"]
+    assert after["top_level"] == before["top_level"], "nothing new in production's data root"
     assert after["git_head"] == before["git_head"]
     assert after["certificate"] == before["certificate"]
     assert after["site_without_dev_include"] == before["site_without_dev_include"]

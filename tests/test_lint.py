@@ -9,6 +9,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from sandbox.host import ensure_packages
 from tasks import TEMPLATES
+from tasks.production_view import Production
 from tests.settings import REPO, load
 
 RENDERED = sorted([*TEMPLATES.glob("usr/local/sbin/*.j2"), *TEMPLATES.glob("dev_checkout/git-hooks/*.j2")])
@@ -21,6 +22,12 @@ VARIANTS = {
           "backup_ssh_known_hosts": "known_hosts"}),
     ],
 }
+# What the tasks pass every script: production as the host of today shows it, its leftovers, its site.
+VOLUME = "/mnt/coordinaton_mcp_data"
+TODAY = Production(unit="mcp-coordination.service", found=True, checkout=f"{VOLUME}/Human-Adjacent-Coordination",
+                   data_root=VOLUME, secrets_file=f"{VOLUME}/Human-Adjacent-Coordination/secrets.env")
+COMMON = {"production": TODAY, "leftovers": [f"{VOLUME}/v2-dev", f"{VOLUME}/production-data"],
+          "site": "/etc/nginx/sites-available/smoothcurves-nexus"}
 CASES = [(template, variables, settings) for template in RENDERED
          for variables, settings in VARIANTS.get(template.name, [({}, {})])]
 PLAIN = [REPO / "bastion", REPO / ".ci" / "run"]
@@ -48,7 +55,7 @@ def test_rendered_script_passes_shellcheck(template, variables, settings, shellc
     script = tmp_path / template.stem
     data = SimpleNamespace(**{**vars(load()), **settings})
     script.write_text(jinja.get_template(str(template.relative_to(TEMPLATES))).render(host=SimpleNamespace(data=data),
-                                                                                       **variables))
+                                                                                       **COMMON, **variables))
     done = run([shellcheck, "--format=gcc", str(script)])
     assert done.returncode == 0, done.stdout
 

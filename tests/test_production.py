@@ -12,6 +12,7 @@ def test_a_host_that_has_production_is_refused_and_nothing_changes(pristine, set
             f"(unit /etc/systemd/system/{settings.production_unit}, checkout {settings.production_checkout}, "
             f"site {settings.production_nginx_site}); production.py builds new hosts only") in run.output
     assert "production_restore_from=yesterday: give latest or a snapshot id" in run.output
+    assert "nothing on the host was changed" in run.output
     assert harness.changed_since_mark(pristine) == []
 
 

@@ -1,66 +1,142 @@
-"""Fixture deploy: make a sandbox look like the live droplet before the dev environment exists.
+"""Fixture deploy: make a sandbox look like one of the droplets before the dev environment exists.
 
-Not part of the product: it lays what production looks like (see shared/notes/hacs-app.md), so
-that every test of the dev deploy can show production was left alone.
+    pyinfra -y inventory.py sandbox/baseline/deploy.py --data layout=2026     (or 2025)
+
+Not part of the product and reading none of its settings: it lays what the droplet is (see
+sandbox/layouts.py and shared/notes/), so that every test of a bastion run can show production, its
+services and its leftovers were left alone.
 """
 from io import StringIO
 from pathlib import Path
+from types import SimpleNamespace
 
 from pyinfra import host
 from pyinfra.operations import apt, files, git, server, systemd
 
 HERE = Path(__file__).parent
-d = host.data
-root = str(Path(d.production_checkout).parent)
+VOLUME = "/mnt/coordinaton_mcp_data"
+layout = str(host.data.get("layout") or "2026")  # --data parses 2026 as a number
+p = SimpleNamespace(
+    name="smoothcurves.nexus", port=3444, art_name="smoothcurves.art", art_root="/var/www/smoothcurves.art",
+    certificate="/etc/letsencrypt/live/smoothcurves.nexus/fullchain.pem",
+    key="/etc/letsencrypt/live/smoothcurves.nexus/privkey.pem",
+    art_certificate="/etc/letsencrypt/live/smoothcurves.art/fullchain.pem",
+    upstream=host.data.dev_repo_url,
+)
 
-apt.packages(name="Production's packages", packages=["nginx", "nodejs", "npm", "git", "openssl", "curl"],
-             update=True, cache_time=3600)
 
-files.directory(name="Data volume", path=root)
-git.repo(name="Production checkout (main)", src=d.dev_repo_url, dest=d.production_checkout,
-         branch="main", pull=False)
-files.directory(name="Production data", path=d.production_data_dir, mode="750")
-for rel, text in {
-    "projects/coordination-system-v2.json": '{"id": "coordination-system-v2", "status": "active"}\n',
-    "instances/Foundation.json": '{"name": "Foundation", "role": "developer"}\n',
-    "messages/inbox-lupo.json": '[{"from": "Bastion", "text": "dev environment coming"}]\n',
-}.items():
-    files.directory(name=f"Production data dir for {rel}", path=str(Path(d.production_data_dir, rel).parent))
-    files.put(name=f"Production data {rel}", src=StringIO(text), dest=f"{d.production_data_dir}/{rel}")
-files.directory(name="Production backups", path=d.production_backups_dir)
-files.put(name="A production backup", src=StringIO("backup of 2025-11-09\n"),
-          dest=f"{d.production_backups_dir}/production-data-2025-11-09.tar.gz")
-files.directory(name="Old production checkout", path=d.production_old_checkout)
-files.put(name="Old checkout content", src=StringIO("the checkout production ran from before\n"),
-          dest=f"{d.production_old_checkout}/README.md")
+def lay(files_by_path: dict[str, str], why: str, mode: str | None = None):
+    """Files with content, their directories made first."""
+    for path, text in files_by_path.items():
+        files.directory(name=f"{why}: {Path(path).parent}", path=str(Path(path).parent))
+        files.put(name=f"{why}: {path}", src=StringIO(text), dest=path, **({"mode": mode} if mode else {}))
 
-for name, certificate in ((d.server_name, d.tls_certificate), (d.production_art_server_name,
-                                                                 d.production_art_certificate)):
-    cert_dir = str(Path(certificate).parent)
-    files.directory(name=f"Let's Encrypt live directory of {name}", path=cert_dir)
-    server.shell(
-        name=f"Self-signed stand-in for the Let's Encrypt certificate of {name}",
-        commands=[f"test -s {certificate} || openssl req -x509 -newkey rsa:2048 -nodes -days 90 "
-                  f"-subj /CN={name} -addext subjectAltName=DNS:{name} "
-                  f"-keyout {cert_dir}/privkey.pem -out {certificate} 2>/dev/null"],
-    )
-files.directory(name="smoothcurves.art document root", path=d.production_art_root)
-files.put(name="smoothcurves.art front page", src=StringIO("<!doctype html><title>Smooth Curves</title><h1>Smooth Curves</h1>\n"),
-          dest=f"{d.production_art_root}/index.html")
-files.template(name="smoothcurves.art site", src=str(HERE / "templates/smoothcurves-art.j2"), dest=d.production_art_site)
-files.link(name="smoothcurves.art site enabled", path=f"/etc/nginx/sites-enabled/{Path(d.production_art_site).name}",
-           target=d.production_art_site)
 
-unit = files.template(name="Production unit", src=str(HERE / "templates/mcp-coordination.service.j2"),
-                      dest=f"/etc/systemd/system/{d.production_unit}")
-systemd.service(name="Production service running", service=d.production_unit, running=True,
-                enabled=True, daemon_reload=unit.did_change)
+def certificates():
+    """Self-signed stand-ins at the Let's Encrypt paths (the sandbox has no DNS)."""
+    for name, certificate in ((p.name, p.certificate), (p.art_name, p.art_certificate)):
+        cert_dir = str(Path(certificate).parent)
+        files.directory(name=f"Let's Encrypt live directory of {name}", path=cert_dir)
+        server.shell(name=f"Self-signed stand-in for the Let's Encrypt certificate of {name}", commands=[
+            f"test -s {certificate} || openssl req -x509 -newkey rsa:2048 -nodes -days 90 -subj /CN={name} "
+            f"-addext subjectAltName=DNS:{name} -keyout {cert_dir}/privkey.pem -out {certificate} 2>/dev/null"])
+    lay({f"{p.art_root}/index.html": "<!doctype html><title>Smooth Curves</title><h1>Smooth Curves</h1>\n"},
+        "smoothcurves.art")
 
-site = files.template(name="Production nginx site", src=str(HERE / "templates/smoothcurves-nexus.j2"),
-                      dest=d.production_nginx_site)
-files.link(name="Production site enabled", path=f"/etc/nginx/sites-enabled/{Path(d.production_nginx_site).name}",
-           target=d.production_nginx_site)
+
+def site(source: str, dest: str):
+    files.template(name=f"Site {Path(dest).name}", src=str(HERE / "templates" / source), dest=dest, p=p)
+    files.link(name=f"Site {Path(dest).name} enabled", path=f"/etc/nginx/sites-enabled/{Path(dest).name}", target=dest)
+
+
+def unit(source: str, name: str, **kwargs):
+    written = files.template(name=f"Unit {name}", src=str(HERE / "templates" / source),
+                             dest=f"/etc/systemd/system/{name}", p=p, **kwargs)
+    systemd.service(name=f"{name} running", service=name, running=True, enabled=True, daemon_reload=written.did_change)
+
+
+def droplet_2025():
+    """The diary's droplet: production in production/ on production-data, an older checkout beside it."""
+    p.checkout, p.data_dir = f"{VOLUME}/production", f"{VOLUME}/production-data"
+    files.directory(name="Data volume", path=VOLUME)
+    git.repo(name="Production checkout (main)", src=p.upstream, dest=p.checkout, branch="main", pull=False)
+    files.directory(name="Production data", path=p.data_dir, mode="750")
+    lay({f"{p.data_dir}/projects/coordination-system-v2.json": '{"id": "coordination-system-v2", "status": "active"}\n',
+         f"{p.data_dir}/instances/Foundation.json": '{"name": "Foundation", "role": "developer"}\n',
+         f"{p.data_dir}/messages/inbox-lupo.json": '[{"from": "Bastion", "text": "dev environment coming"}]\n',
+         f"{VOLUME}/production-data-backups/production-data-2025-11-09.tar.gz": "backup of 2025-11-09\n",
+         f"{VOLUME}/Human-Adjacent-Coordination/README.md": "the checkout production ran from before\n"},
+        "Production")
+    certificates()
+    site("2025/smoothcurves-art.j2", "/etc/nginx/sites-available/smoothcurves-art")
+    unit("2025/mcp-coordination.service.j2", "mcp-coordination.service")
+    site("2025/smoothcurves-nexus.j2", "/etc/nginx/sites-available/smoothcurves-nexus")
+
+
+LEFTOVERS_2026 = {
+    # V1's checkout and data, kept after the cutover; v2-dev lost its .git somewhere along the way.
+    f"{VOLUME}/production/README.md": "V1 production checkout, defunct since 2025-12-24\n",
+    f"{VOLUME}/production/data/projects.json": '{"projects": ["coordination-system"]}\n',
+    f"{VOLUME}/production-data/projects/coordination-system-v2.json": '{"id": "coordination-system-v2", "v": 1}\n',
+    f"{VOLUME}/production-data-backups/production-data-2025-11-09.tar.gz": "V1 backup of 2025-11-09\n",
+    f"{VOLUME}/production-backups/2025-12-20.tar.gz": "backup of 2025-12-20\n",
+    f"{VOLUME}/v2-dev/src/streamable-http-server.js": "// the 2025 dev server's code, no longer a checkout\n",
+    f"{VOLUME}/v2-dev/secrets.env": "WAKE_API_KEY=leftover-dev-key\n",
+    f"{VOLUME}/v2-dev-data/instances/Bastion-0001/preferences.json": '{"instanceId": "Bastion-0001"}\n',
+    f"{VOLUME}/v2-data/roles/Developer/role.json": '{"roleId": "Developer", "v": "2025"}\n',
+}
+DATA_2026 = {
+    # Production's live data, at the volume root ("consolidated" at the cutover).
+    "instances/Lupo-f63b/preferences.json": '{"instanceId": "Lupo-f63b", "name": "Lupo", "role": "Executive"}\n',
+    "instances/Lupo-f63b/diary.md": "# Lupo Diary\n\nThe cutover went well.\n",
+    "instances/Crossing-a1b2/preferences.json":
+        '{"instanceId": "Crossing-a1b2", "name": "Crossing", "channelPort": 21000}\n',
+    "projects/coordination-system-v2/project.json": '{"projectId": "coordination-system-v2", "status": "active"}\n',
+    "roles/Developer/role.json": '{"roleId": "Developer", "description": "Builds HACS (production catalog)"}\n',
+    "roles/Developer/wisdom/01.md": "# Developer wisdom (production)\n",
+    "personalities/Phoenix/personality.json": '{"personalityId": "Phoenix"}\n',
+    "permissions/permissions.json": '{"Executive": ["*"]}\n',
+    "default/README.md": "# defaults\n",
+    "template-project/README.md": "# template project\n",
+    "wake-logs/Crossing-a1b2.log": "woke 2026-11-30\n",
+    "config/hacs.json": '{"mode": "production"}\n',
+    "vacation/koans.json": '[{"koan": "What is the sound of one instance bootstrapping?"}]\n',
+    "shared-config/claude/.credentials.json": '{"token": "production-claude-credentials"}\n',
+    ".hub-secret": "production-hub-secret-0123456789\n",
+    "qdrant-storage/collections/diaries/segment.bin": "qdrant index, rebuildable\n",
+    "backups/production-data-2026-11-30.tar.gz": "the team's nightly tarball\n",
+}
+
+
+def droplet_2026():
+    """The droplet since the cutover: main in Human-Adjacent-Coordination on the volume root, leftovers,
+    webhook, Qdrant and a channel on loopback, the 2026 site with its includes, smoothcurves.art."""
+    p.checkout, p.data_dir = f"{VOLUME}/Human-Adjacent-Coordination", VOLUME
+    files.directory(name="Data volume", path=VOLUME)
+    git.repo(name="Production checkout (main)", src=p.upstream, dest=p.checkout, branch="main", pull=False)
+    server.shell(name="Production's dependencies", commands=[
+        f"cd {p.checkout} && test -d node_modules || npm ci --omit=dev --no-audit --no-fund --loglevel=error"])
+    lay({f"{p.checkout}/secrets.env": "WAKE_API_KEY=production-wake-key-7c1e\n"}, "Production secrets", mode="600")
+    lay({f"{VOLUME}/{rel}": text for rel, text in DATA_2026.items()}, "Production data")
+    lay(LEFTOVERS_2026, "Leftovers")
+    server.shell(name="A leftover owned by another user", commands=[f"chown -R 1234:1234 {VOLUME}/v2-dev-data"])
+    lay({"/mnt/paula/public/index.html": "<h1>Paula</h1>\n",
+         "/etc/nginx/claw-instances/crossing.conf": "location /claw/crossing/ {\n    proxy_pass http://127.0.0.1:18789/;\n}\n",
+         "/usr/local/bin/paula-deploy.sh": "#!/bin/sh\ndate -u +%FT%TZ >> /var/log/paula-deploy.log\n",
+         "/etc/webhook.conf": (HERE / "templates/2026/webhook.conf").read_text()}, "The team's services")
+    files.file(name="paula-deploy runs", path="/usr/local/bin/paula-deploy.sh", mode="755")
+    certificates()
+    site("2026/smoothcurves.art.j2", "/etc/nginx/sites-available/smoothcurves.art")
+    unit("2026/mcp-coordination.service.j2", "mcp-coordination.service")
+    for name, port in (("qdrant.service", 6333), ("hacs-channel-21000.service", 21000)):
+        unit("2026/loopback-listener.service.j2", name, port=port)
+    systemd.service(name="webhook.service running", service="webhook.service", running=True, enabled=True)
+    site("2026/smoothcurves-nexus.j2", "/etc/nginx/sites-available/smoothcurves-nexus")
+
+
+packages = ["nginx", "nodejs", "npm", "git", "openssl", "curl"] + (["webhook"] if layout == "2026" else [])
+apt.packages(name="The droplet's packages", packages=packages, update=True, cache_time=3600)
 files.link(name="No default site", path="/etc/nginx/sites-enabled/default", present=False)
+droplet_2026() if layout == "2026" else droplet_2025()
 server.shell(name="nginx -t", commands=["nginx -t"])
-systemd.service(name="nginx serving production", service="nginx.service", running=True, enabled=True,
-                reloaded=True)
+systemd.service(name="nginx serving production", service="nginx.service", running=True, enabled=True, reloaded=True)

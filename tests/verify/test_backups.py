@@ -1,7 +1,9 @@
 import json
 import time
 
-from tasks.backups import snapshot_time
+import pytest
+
+from tasks.rules import snapshot_time
 from tests.verify.test_service import exposure
 
 
@@ -12,12 +14,22 @@ def test_backup_and_check_timers_are_enabled_and_waiting(host, settings):
         assert timer.is_running, unit
 
 
-def test_production_data_is_backed_up_too_where_there_is_production(host, settings):
-    if not host.file(settings.production_data_dir).is_directory:
-        return
+def test_production_data_is_backed_up_too_where_there_is_production(host, settings, production_on_host):
+    """Production's data root as the host shows it, not as the settings guess it."""
+    if not production_on_host.found:
+        pytest.skip("no production on this host: nothing of it to back up")
     timer = host.service(f"{settings.production_backup_unit}.timer")
     assert timer.is_enabled and timer.is_running
     assert exposure(host, f"{settings.production_backup_unit}.service") <= 6.0
+    listing = host.check_output(f"{settings.backup_restic_command} snapshots --no-lock --json --latest 1 "
+                                f"--host {settings.backup_snapshot_host} --tag production,routine")
+    [newest] = json.loads(listing)
+    root = production_on_host.data_root
+    wanted = {f"{root}/{entry}" for entry in ("instances", "projects", "roles") if host.file(f"{root}/{entry}").exists}
+    assert wanted <= set(newest["paths"]), newest["paths"]
+    assert not {path for path in newest["paths"] for leftover in production_on_host.leftovers
+                if path == leftover or path.startswith(leftover + "/")}, "leftovers have a snapshot of their own"
+    assert time.time() - snapshot_time(newest["time"]) < 2 * 3600 + 600
 
 
 def test_backup_scripts_are_root_owned(host, settings):

@@ -7,8 +7,12 @@ def show(host, settings, prop):
     return host.check_output(f"systemctl show -p {prop} --value {settings.dev_unit}")
 
 
-def test_unit_is_not_productions(settings):
-    assert settings.dev_unit != settings.production_unit
+def test_the_dev_server_is_not_production(host, settings, production_on_host):
+    """Another process, another checkout, another data root than the production the host runs."""
+    assert show(host, settings, "MainPID") not in ("0", production_on_host.pid)
+    assert show(host, settings, "WorkingDirectory") != production_on_host.checkout
+    environment = show(host, settings, "Environment").split()
+    assert f"V2_DATA_ROOT={production_on_host.data_root}/" not in environment
 
 
 def test_unit_is_enabled_and_running(host, settings):

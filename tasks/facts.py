@@ -1,0 +1,254 @@
+"""Every fact bastion reads from a host beyond pyinfra's own: one home, imported by the concerns and by
+preflight, importing none of them. A fact only reads; what follows from it is in the pure modules
+(tasks/production_view.py, tasks/rules.py, tasks/nginx_text.py)."""
+from __future__ import annotations
+
+import shlex
+
+from pyinfra import host
+from pyinfra.api import FactBase
+
+from tasks import production_view
+from tasks.rules import unit_name
+
+
+def _quote_all(paths) -> str:
+    return " ".join(shlex.quote(str(p)) for p in paths)
+
+
+class PortListeners(FactBase):
+    """Processes listening on a TCP port: pid, user, working directory, command line, systemd unit,
+    and the two settings of the app's environment that adoption needs (never a secret)."""
+
+    default = list
+    keys = ("pid", "user", "cwd", "cmdline", "unit", "data_root", "sse_host")
+
+    def command(self, port):
+        return (
+            f"command -v ss >/dev/null || exit 0; "
+            f"for pid in $(ss -Htlnp 'sport = :{port}' | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do "
+            f"env=$(tr '\\0' '\\n' < /proc/$pid/environ); "
+            f"printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' \"$pid\" \"$(ps -o user= -p $pid)\" "
+            f"\"$(readlink /proc/$pid/cwd)\" \"$(tr '\\0' ' ' < /proc/$pid/cmdline)\" "
+            f"\"$(grep -o '[^/]*\\.service' /proc/$pid/cgroup | tail -n 1)\" "
+            f"\"$(echo \"$env\" | sed -n 's/^V2_DATA_ROOT=//p')\" \"$(echo \"$env\" | sed -n 's/^SSE_HOST=//p')\"; done")
+
+    def process(self, output):
+        width = len(self.keys)
+        return [dict(zip(self.keys, (line.split("\t") + [""] * width)[:width], strict=True))
+                for line in output if line.strip()]
+
+
+class ProductionReport(FactBase):
+    """What production is on this host, in one command: its unit (systemctl show), the process on its
+    port (cwd, and V2_DATA_ROOT from /proc/PID/environ: it may listen on [::1] only), the git branch and
+    remote of the checkouts those name, and nginx as it loads itself (nginx -T, the enabled sites' targets).
+    Parsed by tasks/production_view.py."""
+
+    default = dict
+
+    def command(self, unit, port, checkout):
+        properties = " ".join(f"-p {p}" for p in ("LoadState", "ActiveState", "MainPID", "User", "WorkingDirectory",
+                                                  "Environment", "EnvironmentFiles", "FragmentPath", "Description"))
+        return (
+            f"echo '@@ unit'; systemctl show {properties} {shlex.quote(unit)} 2>/dev/null; "
+            "echo '@@ listeners'; dirs=''; "
+            f"for pid in $(ss -Htlnp 'sport = :{port}' 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do "
+            "env=$(tr '\\0' '\\n' < /proc/$pid/environ 2>/dev/null); cwd=$(readlink /proc/$pid/cwd); dirs=\"$dirs $cwd\"; "
+            "printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' \"$pid\" \"$(ps -o user= -p $pid)\" \"$cwd\" "
+            "\"$(echo \"$env\" | sed -n 's/^V2_DATA_ROOT=//p')\" \"$(echo \"$env\" | sed -n 's/^SSE_HOST=//p')\" "
+            "\"$(grep -o '[^/]*\\.service' /proc/$pid/cgroup | tail -n 1)\"; done; "
+            f"echo '@@ addresses'; ss -Htln 'sport = :{port}' 2>/dev/null | awk '{{print $4}}'; "
+            f"echo '@@ git'; wd=$(systemctl show -p WorkingDirectory --value {shlex.quote(unit)} 2>/dev/null); "
+            f"for dir in $(printf '%s\\n' $dirs $wd {shlex.quote(checkout)} | sort -u); do "
+            "[ -d \"$dir/.git\" ] || continue; "
+            "printf '%s\\t%s\\t%s\\n' \"$dir\" \"$(GIT_OPTIONAL_LOCKS=0 git -c safe.directory='*' -C \"$dir\" "
+            "rev-parse --abbrev-ref HEAD 2>/dev/null)\" \"$(git -c safe.directory='*' -C \"$dir\" config --get "
+            "remote.origin.url 2>/dev/null)\"; done; "
+            "echo '@@ nginx'; command -v nginx >/dev/null && nginx -T 2>/dev/null; "
+            "echo '@@ enabled'; for link in /etc/nginx/sites-enabled/*; do [ -e \"$link\" ] && "
+            "printf '%s\\t%s\\n' \"$link\" \"$(readlink -f \"$link\")\"; done; true")
+
+    def process(self, output):
+        return production_view.parse_report(list(output))
+
+
+class PresentPaths(FactBase):
+    """Which of the given paths exist on the host."""
+
+    default = list
+
+    def command(self, paths):
+        return f"for p in {_quote_all(paths)}; do [ -e \"$p\" ] && echo \"$p\"; done; true"
+
+    def process(self, output):
+        return [line for line in output if line]
+
+
+class PathState(FactBase):
+    """exists, empty, git (a .git inside), owner of a path; {} when it does not exist."""
+
+    default = dict
+
+    def command(self, path):
+        quoted = shlex.quote(path)
+        return (f"[ -e {quoted} ] || exit 0; echo exists=yes; "
+                f"[ -z \"$(ls -A {quoted} 2>/dev/null)\" ] && echo empty=yes; "
+                f"[ -e {quoted}/.git ] && echo git=yes; echo owner=$(stat -c %U {quoted}); "
+                f"[ -e {quoted}/.bastion ] && echo marked=yes; true")
+
+    def process(self, output):
+        return dict(line.split("=", 1) for line in output if "=" in line)
+
+
+class UpstreamBranch(FactBase):
+    """Whether url has branch: "present", "missing", "unreachable: ...", or None without git."""
+
+    def command(self, url, branch):
+        return (f"command -v git >/dev/null || exit 0; "
+                f"out=$(timeout 20 git ls-remote --exit-code {url} refs/heads/{branch} 2>&1); rc=$?; "
+                f"case $rc in 0) echo present;; 2) echo missing;; *) echo \"unreachable: $(echo \"$out\" | tail -n 1)\";; esac")
+
+    def process(self, output):
+        return output[0] if output else None
+
+
+class NginxConfigTest(FactBase):
+    """None without nginx; otherwise (passes, nginx's message)."""
+
+    def command(self):
+        return "command -v nginx >/dev/null || exit 0; out=$(nginx -t 2>&1); echo \"exit=$?\"; echo \"$out\""
+
+    def process(self, output):
+        if not output:
+            return None
+        return output[0] == "exit=0", " ".join(line.strip() for line in output[1:] if "test is successful" not in line)
+
+
+class PackageCandidates(FactBase):
+    """Installable version of each package apt knows; None when the host has no apt lists yet."""
+
+    default = dict
+
+    def command(self, packages):
+        return (f"ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || {{ echo no-lists; exit 0; }}; "
+                f"apt-cache policy {' '.join(packages)} 2>/dev/null")
+
+    def process(self, output):
+        if output and output[0] == "no-lists":
+            return None
+        found, current = {}, None
+        for line in output:
+            if not line.startswith(" "):
+                current = line.rstrip(":")
+            elif line.strip().startswith("Candidate:") and current:
+                found[current] = line.split(":", 1)[1].strip()
+        return found
+
+
+class LocalCommits(FactBase):
+    """How many commits HEAD has that no remote-tracking branch has (0 when path is no checkout)."""
+
+    def command(self, path):
+        return f"git -C {path} rev-list --count HEAD --not --remotes 2>/dev/null || echo 0"
+
+    def process(self, output):
+        return int(output[0]) if output and output[0].isdigit() else 0
+
+
+class CarriedData(FactBase):
+    """What adoption would carry from a data root: which V2 entries, how many files, how many KiB."""
+
+    default = dict
+
+    def command(self, root, entries):
+        quoted = shlex.quote(root)
+        return (f"cd {quoted} 2>/dev/null || exit 0; present=$(ls -d {' '.join(entries)} 2>/dev/null); "
+                f"echo entries=$(echo $present); "
+                f"echo files=$(find $present -type f 2>/dev/null | wc -l); "
+                f"echo kib=$(du -sk $present 2>/dev/null | awk '{{s+=$1}} END {{print s+0}}')")
+
+    def process(self, output):
+        return dict(line.split("=", 1) for line in output if "=" in line)
+
+
+class StateFile(FactBase):
+    """key=value lines of one of bastion's state files on the host ({} when there is none)."""
+
+    default = dict
+
+    def command(self, path):
+        return f"cat {path} 2>/dev/null || true"
+
+    def process(self, output):
+        return dict(line.split("=", 1) for line in output if "=" in line)
+
+
+class ReportedValues(FactBase):
+    """key=value lines a read-only command prints (status.py's questions)."""
+
+    default = dict
+
+    def command(self, script):
+        return script
+
+    def process(self, output):
+        return dict(line.split("=", 1) for line in output if "=" in line)
+
+
+class UnitFailed(FactBase):
+    def command(self, unit):
+        return f"systemctl is-failed --quiet {unit} && echo failed || true"
+
+    def process(self, output):
+        return bool(output) and output[0] == "failed"
+
+
+class CatalogFiles(FactBase):
+    """Files of the V2 catalog (roles/, personalities/) under a data root, relative to it."""
+
+    default = list
+    folders = ("roles", "personalities")
+
+    def command(self, root):
+        return f"cd {shlex.quote(root)} 2>/dev/null && find {' '.join(self.folders)} -type f 2>/dev/null || true"
+
+    def process(self, output):
+        return sorted(output)
+
+
+class DirectoryEntries(FactBase):
+    """The entries a directory holds (none when it is missing)."""
+
+    default = list
+
+    def command(self, path):
+        return f"ls -A {shlex.quote(path)} 2>/dev/null || true"
+
+    def process(self, output):
+        return [line for line in output if line]
+
+
+# --- readings that combine a fact with the settings -------------------------------------------
+
+def production(d) -> production_view.Production:
+    """Production as the host shows it (pyinfra asks the host once per run and host)."""
+    report = host.get_fact(ProductionReport, unit=d.production_unit, port=d.production_port,
+                           checkout=d.production_checkout)
+    return production_view.learn(d, report or production_view.parse_report([]))
+
+
+def dev_port_strangers(d) -> list[dict]:
+    """Processes on the dev port that are not the dev unit (the diary found one running 11 days)."""
+    return [p for p in host.get_fact(PortListeners, port=d.dev_port) if p["unit"] != unit_name(d.dev_unit)]
+
+
+def hand_made_servers(d) -> list[dict]:
+    """The app on the dev port, run from the dev checkout, but not by the dev unit: started by hand
+    (its cgroup is that of whatever session started it, ssh.service or a session scope)."""
+    return [p for p in dev_port_strangers(d) if p["cwd"] == d.dev_checkout and "streamable-http-server.js" in p["cmdline"]]
+
+
+def interrupted_adoption(d) -> dict:
+    """root= of an adoption that was killed after the hand-made server stopped ({} when none)."""
+    return host.get_fact(StateFile, path=f"{d.bastion_state_dir}/adoption-in-progress")

@@ -1,0 +1,57 @@
+"""batchssh's batch: what it sends, what it reads back, and the hook that tells a fact from a change."""
+import subprocess
+
+import pytest
+from pyinfra.api import facts as pyinfra_facts
+
+import batchssh
+
+
+def test_the_batch_runs_every_command_and_reads_back_each_status_and_output():
+    commands = ["echo one", "echo two >&2; exit 3", "printf 'no newline'", "true", "cat /nonexistent/x"]
+    done = subprocess.run(["sh", "-c", batchssh.BATCH], input=batchssh.batch_input(commands).encode(),
+                          capture_output=True, timeout=30)
+    answers = batchssh.batch_answers(done.stdout, commands)
+    assert answers["echo one"] == (0, b"one\n", b"")
+    assert answers["echo two >&2; exit 3"] == (3, b"", b"two\n")
+    assert answers["printf 'no newline'"] == (0, b"no newline", b"")
+    assert answers["true"] == (0, b"", b"")
+    assert answers["cat /nonexistent/x"][0] != 0
+
+
+def test_an_unreadable_answer_is_no_answer():
+    assert batchssh.batch_answers(b"not gzip", ["true"]) == {}
+
+
+def test_output_lines_as_pyinfra_reads_a_channel():
+    lines = batchssh._lines(b"a\nb\n", "stdout")
+    assert [(line.buffer_name, line.line) for line in lines] == [("stdout", "a"), ("stdout", "b")]
+
+
+def test_the_fact_hook_is_what_pyinfra_calls():
+    """If pyinfra stops calling the wrapped loader, every fact would go over SSH one by one: fail loudly."""
+    assert batchssh.fact_hook_fires()
+    assert pyinfra_facts.get_fact.__globals__["_get_fact"] is pyinfra_facts._get_fact
+    assert not batchssh._asked_by_fact_loader()
+    assert batchssh._marking_facts(batchssh._asked_by_fact_loader)() is True
+    assert not batchssh._asked_by_fact_loader()
+
+
+def test_the_hook_is_set_once_however_often_it_is_applied():
+    assert batchssh._marking_facts(pyinfra_facts._get_fact) is pyinfra_facts._get_fact
+
+
+def test_the_record_of_a_run_depends_on_what_identifies_it():
+    assert batchssh.record_file("pyinfra", "h", "deploy.py") != batchssh.record_file("pyinfra", "h", "status.py")
+
+
+@pytest.mark.parametrize("family", ["AF_INET", "AF_UNIX"])
+def test_no_delay_on_tcp_sockets_only(family):
+    import socket
+    sock = socket.socket(getattr(socket, family), socket.SOCK_STREAM)
+    try:
+        batchssh.no_delay(sock)
+        if family == "AF_INET":
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        sock.close()

@@ -1,0 +1,124 @@
+"""Every refusal that needs no host: one line, naming the setting, before pyinfra connects anywhere."""
+import pytest
+
+from tasks import rules
+from tasks.production_view import Production
+from tests.settings import load, parse_value
+
+VOLUME = "/mnt/coordinaton_mcp_data"
+BAD_SETTINGS = [
+    ("dev_port=3444", "dev_port=3444: that is production's port (production_port); choose another"),
+    ("dev_port=99999", "dev_port=99999: not a TCP port"),
+    ("dev_port=http", "dev_port='http': not a TCP port"),
+    ("dev_data_dir=v2-dev-data", "dev_data_dir=v2-dev-data: a relative path; give an absolute one"),
+    ("dev_backups_dir=/srv/hacs-dev/data", "dev_backups_dir=/srv/hacs-dev/data: the same path as dev_data_dir"),
+    ("dev_unit=mcp-coordination", "dev_unit=mcp-coordination: that is production's unit"),
+    ("dev_user=root", "dev_user=root: the dev server must not run as root"),
+    ('dev_extra_environment={"V2_DATA_ROOT": "/mnt/coordinaton_mcp_data/"}',
+     "dev_extra_environment V2_DATA_ROOT=/mnt/coordinaton_mcp_data/: outside dev_data_dir"),
+    ('dev_extra_environment={"SSE_PORT": "3444"}', "dev_extra_environment SSE_PORT=3444: set by dev_port"),
+    ("dev_listen_address=0.0.0.0", "dev_listen_address=0.0.0.0: exposes the unauthenticated dev server"),
+    ("dev_listen_address=localhost", "dev_listen_address=localhost: not an IP address"),
+    ("server_name=smoothcurves nexus", "server_name='smoothcurves nexus': not a host name"),
+    ("dev_url_path=/mcp/dev/", "dev_url_path='/mcp/dev/': give a path like /mcp/dev"),
+    ("dev_branch=bad..name", "dev_branch='bad..name': not a valid branch name"),
+    ('production_leftovers=["v2-dev"]', "production_leftovers=['v2-dev']: give a list of absolute paths"),
+    ("dev_catalog_source=files/no-such-catalog", "dev_catalog_source=files/no-such-catalog: no such folder in this project"),
+    ("dev_runtime_dir=/var/run-hacs", "dev_runtime_dir='/var/run-hacs': give /run/NAME"),
+    ("dev_local_changes=keep", "dev_local_changes='keep': use stash or fail"),
+    ("backup_repository=ftp://backup-host/restic", "backup_repository='ftp://backup-host/restic': not a restic repository"),
+    ("backup_repository=/srv/hacs-dev/data/restic", "backup_repository=/srv/hacs-dev/data/restic: overlaps dev_data_dir"),
+    ("backup_ssh_key=no-such-key", "backup_ssh_key=no-such-key: no such file on this machine"),
+    ('dev_backup_retention={"forever": 1}', "dev_backup_retention={'forever': 1}: give counts for restic forget"),
+    ("dev_backup_check_read_data=all", "dev_backup_check_read_data='all': give a share restic check reads"),
+    ("restore_from=yesterday", "restore_from=yesterday: not a snapshot and no such file on this machine"),
+    ("production_restore_from=yesterday", "production_restore_from=yesterday: give latest or a snapshot id"),
+]
+
+
+@pytest.mark.parametrize("setting, message", BAD_SETTINGS, ids=[s for s, _ in BAD_SETTINGS])
+def test_a_bad_setting_gets_one_line_naming_it(setting, message):
+    key, value = setting.split("=", 1)
+    problems = rules.settings_problems(load({key: parse_value(value)}))
+    assert len(problems) == 1 and problems[0].startswith(message), problems
+
+
+def test_the_defaults_pass():
+    assert rules.settings_problems(load()) == []
+
+
+def production_of_today(**changes) -> Production:
+    view = Production(unit="mcp-coordination.service", found=True, checkout=f"{VOLUME}/Human-Adjacent-Coordination",
+                      data_root=VOLUME, secrets_file=f"{VOLUME}/Human-Adjacent-Coordination/secrets.env",
+                      leftovers=[f"{VOLUME}/v2-dev", f"{VOLUME}/v2-dev-data", f"{VOLUME}/production-data"])
+    for key, value in changes.items():
+        setattr(view, key, value)
+    return view
+
+
+OVERLAPS = [
+    (f"dev_checkout={VOLUME}/v2-dev",
+     f"dev_checkout={VOLUME}/v2-dev: lies inside production's production_data_dir ({VOLUME}), is the leftover "
+     f"{VOLUME}/v2-dev (production_leftovers: never bastion's); choose a path outside production, e.g. /srv/hacs-dev/checkout"),
+    (f"dev_data_dir={VOLUME}/dev-data", f"dev_data_dir={VOLUME}/dev-data: lies inside production's production_data_dir"),
+    ("dev_data_dir=/mnt", "dev_data_dir=/mnt: contains production's production_checkout"),
+    (f"dev_env_file={VOLUME}/Human-Adjacent-Coordination/secrets.env",
+     f"dev_env_file={VOLUME}/Human-Adjacent-Coordination/secrets.env: lies inside production's production_checkout"),
+    (f"backup_repository={VOLUME}/restic", f"backup_repository={VOLUME}/restic: lies inside production's production_data_dir"),
+]
+
+
+@pytest.mark.parametrize("setting, message", OVERLAPS, ids=[s for s, _ in OVERLAPS])
+def test_a_dev_path_in_production_or_a_leftover_is_refused_naming_both(setting, message):
+    key, value = setting.split("=", 1)
+    [problem] = rules.production_overlaps(load({key: value}), production_of_today())
+    assert problem.startswith(message), problem
+
+
+def test_the_default_dev_paths_lie_outside_todays_production():
+    assert rules.production_overlaps(load(), production_of_today()) == []
+
+
+def test_settings_of_v1_still_guard_v1s_paths_on_a_host_of_today():
+    """Expected paths the host does not show count too: a V1 production_data_dir keeps dev out of it."""
+    s = load({"production_data_dir": f"{VOLUME}/production-data", "dev_data_dir": f"{VOLUME}/production-data/dev"})
+    [problem] = rules.production_overlaps(s, production_of_today())
+    assert f"lies inside production_data_dir ({VOLUME}/production-data)" in problem
+
+
+def test_a_foreign_directory_gets_a_safe_choice_never_move_it_away(today):
+    states = {"dev_checkout": {"exists": "yes", "owner": "root"},
+              "dev_data_dir": {"exists": "yes", "owner": "1234"}}
+    [checkout, data] = rules.foreign_directory_problems(today, states)
+    assert checkout.startswith(f"dev_checkout={today.dev_checkout}: exists, holds files and is not a git checkout")
+    assert checkout.endswith("e.g. /srv/hacs-dev/checkout") and "move it away" not in checkout
+    assert data.startswith(f"dev_data_dir={today.dev_data_dir}: exists, holds files of 1234 and is not bastion's")
+    mine = {"dev_checkout": {"exists": "yes", "git": "yes"}, "dev_data_dir": {"exists": "yes", "owner": "hacs-dev"}}
+    assert rules.foreign_directory_problems(today, mine) == []
+
+
+HAND_MADE = """server {
+    listen 443 ssl;
+    server_name smoothcurves.nexus;
+    location /mcp/dev/ {
+        proxy_pass http://localhost:3446/;
+        proxy_http_version 1.1;
+    }
+}""".splitlines()
+
+
+def test_a_hand_made_dev_location_is_named_and_adopted_only_when_told(diary):
+    [line] = rules.site_problems(diary, "/etc/nginx/sites-available/smoothcurves-nexus", HAND_MADE)
+    assert "already has a location for /mcp/dev (line 4), made by hand; rerun with --data adopt=True" in line
+    assert rules.site_problems(load({"adopt": True}), "site", HAND_MADE) == []
+    fancy = [*HAND_MADE[:5], '        auth_basic "team";', *HAND_MADE[5:]]
+    [line] = rules.site_problems(load({"adopt": True}), "site", fancy)
+    assert "that is not the simple hand-made proxy: it also has `auth_basic \"team\"`" in line
+
+
+def test_refuse_prints_one_line_each_and_stops(capsys):
+    with pytest.raises(rules.Refused):
+        rules.refuse("sandbox", ["one: wrong; fix it", "two: wrong; fix it"])
+    err = capsys.readouterr().err
+    assert "preflight on sandbox: 2 problem(s); nothing on the host was changed:\n  one: wrong; fix it\n  two" in err
+    rules.refuse("sandbox", [])
