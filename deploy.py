@@ -5,6 +5,7 @@
 from tasks import (
     adoption,
     backups,
+    bounds,
     checkout,
     data,
     dependencies,
@@ -25,6 +26,7 @@ orphans.stop_orphans()
 packages.install_packages()
 service_user.create_service_user()
 restart_path.install_restart_path()
+bounds.bound_the_dev_environment()
 code = checkout.update_checkout()
 libraries = dependencies.install_dependencies()
 data.create_data_directory()

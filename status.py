@@ -28,6 +28,10 @@ health = host.get_fact(KeyValues, script=(
     f"printf 'reply=%s\\n' \"$(curl -sk --max-time 5 --resolve {d.server_name}:443:127.0.0.1 "
     f"https://{d.server_name}{d.dev_url_path}/health)\""))
 follow = host.get_fact(KeyValues, script=f"cat {d.bastion_state_dir}/follow.state 2>/dev/null || true")
+bounds = host.get_fact(KeyValues, script=(
+    f"systemctl show -p MemoryCurrent -p MemoryMax -p TasksCurrent -p TasksMax {d.dev_slice}; "
+    f"echo disk_free=$(df --output=avail -B1 {d.dev_data_dir} 2>/dev/null | tail -n 1 | tr -d ' '); "
+    f"sed 's/^/last_/' {d.bastion_state_dir}/bounds.state 2>/dev/null; true"))
 backup = host.get_fact(KeyValues, script=(
     f"sed 's/^/run_/' {d.bastion_state_dir}/backup.state 2>/dev/null; "
     f"sed 's/^/check_/' {d.bastion_state_dir}/backup-check.state 2>/dev/null; echo now=$(date +%s); "
@@ -59,6 +63,11 @@ def newest_snapshot(listing: str, now: str):
             "paths": newest.get("paths", []), "age_seconds": int(now) - taken if now.isdigit() else None}
 
 
+def number(text):
+    """systemd's and df's figures; None where there is none (systemd says [not set] or infinity)."""
+    return int(text) if text and text.isdigit() else None
+
+
 def outcome(prefix: str):
     found = {key[len(prefix):]: value for key, value in backup.items() if key.startswith(prefix)}
     return {key: found[key] for key in ("finished_at", "repository", "outcome", "result") if key in found} or None
@@ -82,6 +91,13 @@ report = {
     },
     "last_sync": ({key: follow[key] for key in ("checked_at", "outcome", "deployed", "upstream", "failed_commit", "reason")
                    if follow.get(key)} or None),
+    "bounds": {
+        "slice": d.dev_slice,
+        "memory_bytes": number(bounds.get("MemoryCurrent")), "memory_max_bytes": number(bounds.get("MemoryMax")),
+        "tasks": number(bounds.get("TasksCurrent")), "tasks_max": number(bounds.get("TasksMax")),
+        "disk_free_bytes": number(bounds.get("disk_free")), "disk_floor": d.dev_disk_floor,
+        "last_stop": ({key[len("last_"):]: value for key, value in bounds.items() if key.startswith("last_")} or None),
+    },
     "backup": {
         "repository": d.backup_repository,
         "off_host": off_host(d.backup_repository),
@@ -128,6 +144,17 @@ else:
     ]
     if sync and sync.get("failed_commit"):
         lines.append(f"  failed     {short(sync['failed_commit'])}: {sync.get('reason') or 'no reason recorded'}")
+    bound = report["bounds"]
+
+    def size(value):
+        return f"{value / 2**20:.0f} MiB" if value is not None else "?"
+
+    lines.append(f"  bounds     {bound['slice']}: memory {size(bound['memory_bytes'])} of {size(bound['memory_max_bytes'])}, "
+                 f"tasks {bound['tasks'] if bound['tasks'] is not None else '?'} of {bound['tasks_max'] or '?'}, "
+                 f"disk {size(bound['disk_free_bytes'])} free (floor {bound['disk_floor']})")
+    if bound["last_stop"]:
+        lines.append(f"  stopped    {bound['last_stop'].get('at')} on {short(bound['last_stop'].get('commit'))}: "
+                     f"{bound['last_stop'].get('reason')}")
     backup = report["backup"]
     newest = backup["newest_snapshot"]
     where = (f"in {backup['repository']} (off the host)" if backup["off_host"] else

@@ -82,13 +82,16 @@ production_not_rebuilt = {
 
 # --- Packages --------------------------------------------------------------------------------
 # Distribution packages only: the droplet's Ubuntu and the sandbox's Debian both carry them.
-dev_packages = ["git", "nginx", "nodejs", "npm", "curl", "iproute2", "restic", "openssh-client"]
+dev_packages = ["git", "nginx", "nodejs", "npm", "curl", "iproute2", "restic", "openssh-client", "logrotate"]
 # apt lists older than this are refreshed before installing; a converged host never needs it.
 apt_cache_max_age_seconds = 24 * 3600
 
 # --- The dev environment ---------------------------------------------------------------------
 dev_repo_url = "https://github.com/LupoGrigi0/Human-Adjacent-Coordination.git"
-dev_branch = "v2"
+# The branch the team pushes to: main since v2 was merged into it (2025-12-23; v2 has not moved since).
+# A feature branch (v2-messaging-dev...) works the same; switching an existing checkout to another
+# branch keeps its local changes in a stash, as an update does.
+dev_branch = "main"
 # The dev environment's own place: on the droplet's own disk, not on the volume. The volume
 # (/mnt/coordinaton_mcp_data) is production's data root, so anything there would be production's (and
 # backed up as such), and a dev server filling its disk would fill the disk production writes to.
@@ -122,6 +125,47 @@ dev_runtime_dir = "/run/hacs-dev"
 dev_catalog_source = "files/catalog"
 # Public path of the dev endpoint under server_name; clients POST to the bare path.
 dev_url_path = "/mcp/dev"
+
+# --- Containment: the dev server runs the team's code, pushed by many hands --------------------
+# Files. Today's app reads and writes /mnt/coordinaton_mcp_data/... directly (roles, messaging, vacation,
+# shared-config, .hub-secret) and /mnt/.secrets, whatever V2_DATA_ROOT says. In the dev server's own mount
+# namespace /mnt is an empty tmpfs and app_hardcoded_root is the dev data: production's files do not
+# exist there, and the code's own paths lead to dev's data.
+app_hardcoded_root = "/mnt/coordinaton_mcp_data"
+# Network. The dev server has a network namespace of its own with only a loopback: none of production's
+# loopback services (3444, Qdrant 6333, webhook 9000, the hub, instance channels 21000+, ejabberd, mail)
+# nor the metadata address 169.254.169.254 exist for it, and it reaches nothing outside either. nginx
+# reaches it through a socket systemd holds on dev_listen_address:dev_port (systemd-socket-proxyd in
+# its namespace). The tools that call out (wake_instance's APIs, memory's Qdrant and embeddings,
+# continue_conversation) fail in dev with their own error; the server runs on.
+dev_proxy_unit = "hacs-dev-proxy"     # .socket listens, .service carries the connections in
+# Resources. Every dev unit (the server, its proxy, the follow and restart path with npm ci, the backups
+# and checks) runs in dev_slice, bounded for a droplet of 2 cores and 8 GB that production shares with
+# Qdrant, ejabberd, the instances and mail: memory and processes are what take production down.
+dev_slice = "hacs-dev.slice"
+dev_memory_high = "1G"          # the slice is slowed (reclaimed) above this
+dev_memory_max = "1536M"        # and killed above this: production's node, Qdrant and the rest keep ~6 GB
+dev_server_memory_max = "1G"    # the server alone, so npm ci and a backup still fit beside it
+dev_tasks_max = 256             # processes and threads of the whole slice (cgroup pids controller)
+# RLIMIT_NPROC of the dev server (and so of what it spawns): holds where no pids controller does.
+dev_process_limit = 128
+dev_cpu_weight = 10             # production's units have 100: dev gets a tenth when both want the CPU
+dev_cpu_quota = "100%"          # at most one of the two cores, however many loops it runs
+# Scheduling that holds without the cpu controller: the lowest nice and SCHED_BATCH for the server.
+dev_nice = 19
+dev_io_weight = 10              # production's default is 100; the oneshots also run in the idle IO class
+# OOM: the kernel takes dev first, whatever the numbers say.
+dev_oom_score_adjust = 1000
+# Disk. The dev paths live on the droplet's own disk, not on production's volume; below this much free
+# space on their filesystem the dev server is stopped (and not started again until there is room), a
+# failed commit for the follow path. Checked every dev_bounds_interval.
+dev_disk_floor = "2G"
+dev_bounds_interval = "10s"
+dev_bounds_script = "/usr/local/sbin/hacs-dev-bounds"
+dev_bounds_unit = "hacs-dev-bounds"   # .service checks, .timer schedules
+# The app's log files (its checkout's logs/): rotated above this size, this many kept, compressed.
+dev_log_max = "20M"
+dev_log_keep = 3
 
 # A process other than dev_unit listening on dev_port (the diary found the old dev server
 # running from production's directory for eleven days) stops the deploy, which names it. True

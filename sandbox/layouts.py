@@ -38,12 +38,12 @@ LAYOUTS = {
         "production_checkout": f"{VOLUME}/production",
         "production_data_dir": f"{VOLUME}/production-data",
         "production_secrets_file": None,
-        "production_art_site": "/etc/nginx/sites-available/smoothcurves-art",
         "production_unit_description": "MCP Coordination System (production)",
         # The old checkout and production's own tar backups: production's, not live.
         "production_leftovers": [f"{VOLUME}/Human-Adjacent-Coordination", f"{VOLUME}/production-data-backups"],
         "production_other_units": [],
-        # The diary's dev environment, beside production on the volume.
+        # The diary's dev environment, beside production on the volume, on the branch of its day.
+        "dev_branch": "v2",
         "dev_checkout": f"{VOLUME}/v2-dev",
         "dev_data_dir": f"{VOLUME}/v2-dev-data",
         "dev_backups_dir": f"{VOLUME}/v2-dev-backups",

@@ -3,7 +3,7 @@ import shlex
 from pyinfra import host
 from pyinfra.api import OperationError, deploy, operation
 from pyinfra.facts.files import Directory, File, FileContents
-from pyinfra.facts.git import GitLocalCommit, GitRemoteBranchCommit
+from pyinfra.facts.git import GitBranch, GitLocalCommit, GitRemoteBranchCommit
 from pyinfra.operations import files, git
 
 from tasks import template
@@ -42,7 +42,8 @@ def fast_forward(checkout: str, branch: str, update_script: str):
     remote = host.get_fact(GitRemoteBranchCommit, repo=checkout, branch=branch)
     if remote is None:
         raise OperationError(f"dev_branch={branch}: origin of {checkout} has no such branch, or cannot be reached")
-    if local == remote:
+    on = host.get_fact(GitBranch, repo=checkout)
+    if local == remote and on == branch:
         host.noop(f"{checkout} is at origin/{branch} ({remote[:12]})")
         return
     yield reported(update_script)

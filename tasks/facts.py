@@ -196,6 +196,20 @@ class ReportedValues(FactBase):
         return dict(line.split("=", 1) for line in output if "=" in line)
 
 
+class InHostNetwork(FactBase):
+    """True when the unit's main process runs in the host's network namespace (a server started from a unit
+    of before it had one of its own, still running)."""
+
+    default = bool
+
+    def command(self, unit):
+        return (f"pid=$(systemctl show -p MainPID --value {unit}); [ \"${{pid:-0}}\" != 0 ] && "
+                f"[ \"$(readlink /proc/$pid/ns/net)\" = \"$(readlink /proc/1/ns/net)\" ] && echo yes || true")
+
+    def process(self, output):
+        return bool(output) and output[0] == "yes"
+
+
 class UnitFailed(FactBase):
     def command(self, unit):
         return f"systemctl is-failed --quiet {unit} && echo failed || true"
@@ -239,8 +253,10 @@ def production(d) -> production_view.Production:
 
 
 def dev_port_strangers(d) -> list[dict]:
-    """Processes on the dev port that are not the dev unit (the diary found one running 11 days)."""
-    return [p for p in host.get_fact(PortListeners, port=d.dev_port) if p["unit"] != unit_name(d.dev_unit)]
+    """Processes on the dev port that are not the dev unit or its door (the diary found one running 11
+    days). systemd itself (PID 1) holds the door's socket."""
+    ours = {unit_name(d.dev_unit), unit_name(d.dev_proxy_unit)}
+    return [p for p in host.get_fact(PortListeners, port=d.dev_port) if p["unit"] not in ours and p["pid"] != "1"]
 
 
 def hand_made_servers(d) -> list[dict]:

@@ -91,7 +91,7 @@ def package_problems(d) -> list[str]:
 
 def host_problems(d) -> list[str]:
     production = facts.production(d)
-    for difference in production.differences:
+    for difference in production.differences + production.unit_disagrees:
         logger.warning(f"{host.print_prefix}{difference}")
     problems = rules.production_overlaps(d, production) + dev_port_problems(d)
     if d.adopt and facts.hand_made_servers(d):

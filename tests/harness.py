@@ -59,6 +59,15 @@ def deploy(sandbox: Sandbox, *args: str, deploy_file: str = "deploy.py", env: di
     return Run(done.returncode, time.monotonic() - started, done.stdout, done.stderr)
 
 
+def wait_until(predicate, limit: float) -> float:
+    """Until the predicate holds (evidence), failing after limit seconds; how long it took."""
+    started = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - started < limit, f"not within {limit} s"
+        time.sleep(0.25)
+    return time.monotonic() - started
+
+
 def with_layout(sandbox: Sandbox) -> Sandbox:
     """The sandbox, with the settings bastion expects of the droplet it stands in for."""
     sandbox.settings = load(layouts.named(sandbox.layout).settings)
@@ -84,6 +93,13 @@ def status(sandbox: Sandbox, fmt: str = "json", *args: str):
     assert run.returncode == 0, run.output[-3000:]
     # The harness asks pyinfra for --json too: its results follow the report.
     return json.JSONDecoder().raw_decode(run.stdout)[0] if fmt == "json" else run.stdout
+
+
+def bootstrap(sandbox: Sandbox, name: str) -> str:
+    """A new instance through the dev endpoint, by the tool of the branch it serves (main renamed
+    bootstrap_v2 to bootstrap); its id."""
+    branch = getattr(sandbox, "settings", load()).dev_branch
+    return call_tool(sandbox, "bootstrap_v2" if branch == "v2" else "bootstrap", {"name": name})["instanceId"]
 
 
 def instances(sandbox: Sandbox) -> list[str]:

@@ -3,20 +3,17 @@ content, owner and mode (so a chmod or chown shows too), the top-level entries o
 the sites, the team's hooks, the certificates, and the service's start."""
 from __future__ import annotations
 
-from tests.settings import load
-
 # The team's files beside production that no bastion run may touch.
 TEAM_FILES = ["/etc/webhook.conf", "/etc/nginx/claw-instances", "/mnt/paula"]
 
 
-def snapshot(host, s=None) -> dict:
-    s = s or load()
+def snapshot(host, s) -> dict:
     dev = [s.dev_checkout, s.dev_data_dir, s.dev_backups_dir]
     if s.backup_repository.startswith("/"):
         dev.append(s.backup_repository)
     roots = [s.production_checkout, s.production_data_dir, s.production_art_root, *s.production_leftovers,
              *TEAM_FILES, f"/etc/systemd/system/{s.production_unit}",
-             *(f"/etc/nginx/sites-available/{name}" for name in ("smoothcurves.art", "smoothcurves-art"))]
+             s.production_art_site]
     # The app's own log files grow with every request production answers (the checks' included).
     prune = " ".join(f"-path {path} -prune -o" for path in [*dev, f"{s.production_checkout}/logs"])
     listing = (f"find {' '.join(roots)} {prune} -path '*/.git' -prune -o -path '*/node_modules' -prune -o "

@@ -28,8 +28,10 @@ ADOPT = ("--data", "adopt=True")
 @pytest.fixture(scope="session")
 def adoption_sandbox(request):
     app = upstream.chosen_app(request.config.getoption("--app"))
-    sandbox = Sandbox(os.environ.get("BASTION_TEST_ADOPT", "bst-adopt"),
-                      os.environ.get("BASTION_TEST_ADOPT_SUBNET", "10.213.27.0/24"), app=app)
+    # The hand-made setup is the diary's droplet's (2025).
+    sandbox = harness.with_layout(Sandbox(os.environ.get("BASTION_TEST_ADOPT", "bst-adopt"),
+                                          os.environ.get("BASTION_TEST_ADOPT_SUBNET", "10.213.27.0/24"), app=app,
+                                          layout="2025"))
     yield sandbox
     sandbox.down()
 
@@ -110,7 +112,7 @@ def test_dry_run_shows_the_plan_and_changes_nothing(hand_made, settings):
 
 def test_adoption_carries_everything_and_a_second_run_changes_nothing(hand_made, settings, figures):
     sb, entries = hand_made, settings.v2_data_entries
-    production_before = production.snapshot(harness.testinfra_host(sb))
+    production_before = production.snapshot(harness.testinfra_host(sb), sb.settings)
     before = v2_files(sb, TEAM_ROOT, entries)
     assert any("/preferences.json" in line for line in before) and any("Curator/role.json" in line for line in before)
 
@@ -145,7 +147,7 @@ def test_adoption_carries_everything_and_a_second_run_changes_nothing(hand_made,
 
     suite = harness.verify_suite(sb)
     assert suite.returncode == 0, suite.stdout[-4000:]
-    after = production.snapshot(harness.testinfra_host(sb))
+    after = production.snapshot(harness.testinfra_host(sb), sb.settings)
     assert after["files"] == production_before["files"]
     assert after["service"] == production_before["service"]
     # Production's site: byte for byte, but for the hand-made block, now the one include line.

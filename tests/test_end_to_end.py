@@ -43,8 +43,7 @@ def test_suite_runs_against_the_host_by_its_ssh_address(sb):
 
 
 def test_data_written_through_the_endpoint_lands_in_the_dev_data_only(sb, settings):
-    made = harness.call_tool(sb, "bootstrap_v2", {"name": "EndToEnd"})
-    instance = made["instanceId"]
+    instance = harness.bootstrap(sb, "EndToEnd")
     sb.instance = instance
     prefs = json.loads(sb.ssh(f"cat {settings.dev_data_dir}/instances/{instance}/preferences.json").stdout)
     assert prefs["name"] == "EndToEnd"
@@ -63,7 +62,7 @@ def test_a_redeploy_keeps_the_data(sb, settings):
 
 def test_the_dev_data_is_usable_out_of_the_box(sb, settings):
     """take_on_role needs a catalog under V2_DATA_ROOT: the first deploy seeded it."""
-    instance = harness.call_tool(sb, "bootstrap_v2", {"name": "Catalog"})["instanceId"]
+    instance = harness.bootstrap(sb, "Catalog")
     taken = harness.call_tool(sb, "take_on_role", {"instanceId": instance, "role": "Developer"})
     assert taken.get("success"), taken
 

@@ -19,13 +19,7 @@ def following(pristine, settings):
     return pristine
 
 
-def wait_until(predicate, limit):
-    started = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - started < limit, f"not within {limit} s"
-        time.sleep(0.25)
-    return time.monotonic() - started
-
+wait_until = harness.wait_until
 
 status = harness.status
 

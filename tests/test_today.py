@@ -95,6 +95,18 @@ def test_a_dev_path_in_the_volume_is_refused_naming_production_and_the_leftover(
     assert harness.changed_since_mark(sb) == []
 
 
+def test_a_directory_that_is_not_bastions_is_never_taken_over(sb):
+    sb.ssh("mkdir -p /srv/team-notes && echo mine > /srv/team-notes/notes.md")
+    harness.mark(sb)
+    run = harness.deploy(sb, "--data", "dev_data_dir=/srv/team-notes")
+    assert run.returncode != 0
+    [line] = harness.preflight_lines(run)
+    assert line.startswith("dev_data_dir=/srv/team-notes: exists, holds files of root and is not bastion's (hacs-dev's); "
+                           "leave it be and choose a place of the dev environment's own, e.g. /srv/hacs-dev/data"), line
+    assert harness.changed_since_mark(sb) == []
+    assert sb.ssh("stat -c %U /srv/team-notes").stdout.strip() == "root"
+
+
 def test_production_and_its_leftovers_are_as_they_were(sb):
     after = production.snapshot(harness.testinfra_host(sb), sb.settings)
     assert after["files"] == sb.production_before["files"]

@@ -68,7 +68,7 @@ def droplet_2025():
          f"{VOLUME}/Human-Adjacent-Coordination/README.md": "the checkout production ran from before\n"},
         "Production")
     certificates()
-    site("2025/smoothcurves-art.j2", "/etc/nginx/sites-available/smoothcurves-art")
+    site("2025/smoothcurves.art.j2", "/etc/nginx/sites-available/smoothcurves.art")
     unit("2025/mcp-coordination.service.j2", "mcp-coordination.service")
     site("2025/smoothcurves-nexus.j2", "/etc/nginx/sites-available/smoothcurves-nexus")
 

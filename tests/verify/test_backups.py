@@ -21,11 +21,13 @@ def test_production_data_is_backed_up_too_where_there_is_production(host, settin
     timer = host.service(f"{settings.production_backup_unit}.timer")
     assert timer.is_enabled and timer.is_running
     assert exposure(host, f"{settings.production_backup_unit}.service") <= 6.0
+    root = production_on_host.data_root
+    wanted = {f"{root}/{entry}" for entry in ("instances", "projects", "roles") if host.file(f"{root}/{entry}").exists}
+    if not wanted:
+        pytest.skip(f"production's data root {root} holds none of the app's data yet (a new host)")
     listing = host.check_output(f"{settings.backup_restic_command} snapshots --no-lock --json --latest 1 "
                                 f"--host {settings.backup_snapshot_host} --tag production,routine")
     [newest] = json.loads(listing)
-    root = production_on_host.data_root
-    wanted = {f"{root}/{entry}" for entry in ("instances", "projects", "roles") if host.file(f"{root}/{entry}").exists}
     assert wanted <= set(newest["paths"]), newest["paths"]
     assert not {path for path in newest["paths"] for leftover in production_on_host.leftovers
                 if path == leftover or path.startswith(leftover + "/")}, "leftovers have a snapshot of their own"

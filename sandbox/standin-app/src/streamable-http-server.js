@@ -73,6 +73,8 @@ const tools = {
     writeFileSync(path.join(instancesDir(), instanceId, 'diary.md'), `# ${name} Diary\n\nCreated: ${now}\n\n`);
     return { success: true, instanceId, isNew: true };
   },
+  // main's name for it (bootstrap_v2 stays for v2).
+  bootstrap: (args) => tools.bootstrap_v2(args),
   get_all_instances: () => {
     const dirs = existsSync(instancesDir()) ? readdirSync(instancesDir()) : [];
     const instances = dirs.map((dir) => readJSON(path.join(instancesDir(), dir, 'preferences.json')))

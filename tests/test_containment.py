@@ -1,0 +1,190 @@
+"""Today's app, contained (on today's droplet, the real main as the dev server): it sees only its own
+data, reaches none of production's services, and cannot starve production, whatever the code does."""
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from sandbox import baseline, upstream
+from sandbox.machine import Sandbox
+from tests import harness, production
+
+VOLUME = "/mnt/coordinaton_mcp_data"
+# Production's loopback services on the 2026 sandbox: the app, Qdrant's stand-in, the webhook service,
+# an instance channel; and the metadata address.
+PRODUCTION_PORTS = {3444: "https", 6333: "http", 9000: "http", 21000: "http"}
+PROBE = Path(__file__).parent / "probes" / "health_latency.py"
+
+
+@pytest.fixture(scope="module")
+def sb(deployed_2026):
+    return deployed_2026
+
+
+def in_the_dev_server(sb, command: str):
+    """A command in the dev server's own mount and network namespaces (as root, to see all it could)."""
+    pid = sb.ssh(f"systemctl show -p MainPID --value {sb.settings.dev_unit}").stdout.strip()
+    return sb.ssh(f"nsenter -t {pid} -m -n sh -c {json.dumps(command)}", check=False)
+
+
+def listener_requests(sb) -> str:
+    """What the stand-ins of production's loopback services logged (every request they answered)."""
+    return sb.ssh("journalctl -o cat --no-pager -u qdrant.service -u hacs-channel-21000.service -u webhook.service "
+                  "| grep -E 'HTTP/1|incoming HTTP' || true").stdout
+
+
+def test_the_app_of_today_works_on_its_own_data(sb):
+    s = sb.settings
+    roles = harness.call_tool(sb, "list_roles")["roles"]
+    assert "Builds HACS (production catalog)" not in json.dumps(roles), "production's roles are not dev's"
+    assert {"Developer", "Tester", "Designer"} <= {role["roleId"] for role in roles}
+    instance = harness.bootstrap(sb, "Contained")
+    assert sb.ssh(f"test -f {s.dev_data_dir}/instances/{instance}/preferences.json").returncode == 0
+    assert sb.ssh(f"test -e {VOLUME}/instances/{instance}", check=False).returncode != 0
+    koan = harness.call_tool(sb, "add_koan", {"text": "What does a contained server dream of?"})
+    assert koan.get("success"), koan
+    assert "contained server" in sb.ssh(f"cat {s.dev_data_dir}/vacation/koans.json").stdout
+    assert "contained server" not in sb.ssh(f"cat {VOLUME}/vacation/koans.json").stdout
+    taken = harness.call_tool(sb, "take_on_role", {"instanceId": instance, "role": "Developer"})
+    assert taken.get("success"), taken
+
+
+def test_productions_files_do_not_exist_for_the_dev_server(sb):
+    seen = in_the_dev_server(sb, f"ls -A /mnt; ls -A {VOLUME}; cat {VOLUME}/.hub-secret; ls /mnt/.secrets").stdout
+    assert seen.splitlines()[0] == "coordinaton_mcp_data"
+    for name in ("Human-Adjacent-Coordination", "production-data", "v2-dev", "shared-config", "qdrant-storage"):
+        assert name not in seen, name
+    assert "production-hub-secret" not in seen
+    assert in_the_dev_server(sb, f"test -r {sb.settings.tls_certificate_key}").returncode != 0
+
+
+def test_productions_services_are_not_reachable_from_the_dev_server_nor_the_metadata_address(sb):
+    """A network namespace of its own (prove which mechanism is in force: its namespace is not the host's)."""
+    s = sb.settings
+    assert sb.ssh(f"systemctl show -p PrivateNetwork --value {s.dev_unit}").stdout.strip() == "yes"
+    pid = sb.ssh(f"systemctl show -p MainPID --value {s.dev_unit}").stdout.strip()
+    assert sb.ssh(f"readlink /proc/{pid}/ns/net").stdout != sb.ssh("readlink /proc/1/ns/net").stdout
+    before = listener_requests(sb)
+    for port, scheme in PRODUCTION_PORTS.items():
+        tried = in_the_dev_server(sb, f"curl -sk -m 3 -o /dev/null -w '%{{http_code}}' {scheme}://127.0.0.1:{port}/; echo \" $?\"")
+        assert tried.stdout.strip().split()[-1] == "7", (port, tried.stdout), "connection refused"
+    assert in_the_dev_server(sb, "curl -s -m 3 http://169.254.169.254/").returncode != 0
+    # From the host, the same ports answer: the listeners are there to be reached.
+    assert sb.ssh("curl -s -m 3 -o /dev/null -w '%{http_code}' http://127.0.0.1:6333/").stdout == "404"
+    assert listener_requests(sb).count("\n") == before.count("\n") + 1, "only the host's own request"
+
+
+def test_productions_data_copied_into_dev_reaches_none_of_productions_services(sb):
+    """snapshot.py puts production's instances (Crossing-a1b2 has its channel on 127.0.0.1:21000) into dev;
+    the dev server loads them, and not one request reaches production's listeners."""
+    s = sb.settings
+    before = listener_requests(sb)
+    since = sb.ssh("date -u '+%F %T'").stdout.strip()
+    run = harness.deploy(sb, deploy_file="snapshot.py")
+    assert run.returncode == 0, run.output[-3000:]
+    assert sb.ssh(f"test -f {s.dev_data_dir}/instances/Crossing-a1b2/preferences.json").returncode == 0
+    journal = f"journalctl -o cat --no-pager -u {s.dev_unit} --since '{since}'"
+    deadline = time.monotonic() + 60
+    while "[EventHub] initialized" not in sb.ssh(journal).stdout:
+        assert time.monotonic() < deadline, "the dev server never loaded the copied data"
+        time.sleep(0.5)
+    harness.call_tool(sb, "get_server_status")
+    assert listener_requests(sb) == before
+
+
+def test_the_dev_units_run_bounded_in_their_slice(sb):
+    s = sb.settings
+    shown = dict(line.split("=", 1) for line in sb.ssh(
+        f"systemctl show -p Slice -p MemoryMax -p TasksMax -p LimitNPROC -p CPUWeight -p CPUQuotaPerSecUSec "
+        f"-p Nice -p CPUSchedulingPolicy -p IOWeight -p OOMScoreAdjust {s.dev_unit}").stdout.splitlines())
+    assert shown["Slice"] == s.dev_slice
+    assert shown["MemoryMax"] == str(1 << 30)
+    assert (shown["TasksMax"], shown["LimitNPROC"]) == (str(s.dev_tasks_max), str(s.dev_process_limit))
+    assert (shown["Nice"], shown["OOMScoreAdjust"], shown["CPUWeight"]) == ("19", "1000", str(s.dev_cpu_weight))
+    assert shown["CPUSchedulingPolicy"] == "3", "SCHED_BATCH"
+    assert shown["CPUQuotaPerSecUSec"] == "1s"
+    pid = sb.ssh(f"systemctl show -p MainPID --value {s.dev_unit}").stdout.strip()
+    assert sb.ssh(f"cat /proc/{pid}/oom_score_adj").stdout.strip() == "1000"
+    assert sb.ssh(f"ps -o ni= -p {pid}").stdout.strip() == "19"
+    for unit in (s.dev_follow_unit, s.dev_backup_unit, s.dev_bounds_unit):
+        assert sb.ssh(f"systemctl show -p Slice --value {unit}.service").stdout.strip() == s.dev_slice, unit
+
+
+def test_production_was_left_alone(sb):
+    after = production.snapshot(harness.testinfra_host(sb), sb.settings)
+    assert after["files"] == sb.production_before["files"]
+    assert after["service"] == sb.production_before["service"]
+
+
+HOSTILE = """
+// A hostile commit: a busy loop per core, a memory balloon, a process flood, a disk filler.
+setTimeout(async () => {
+  const { spawn } = await import('node:child_process');
+  const { appendFileSync } = await import('node:fs');
+  const os = await import('node:os');
+  for (let i = 0; i < os.cpus().length; i++) {
+    spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }).on('error', () => {});
+  }
+  globalThis.balloon = Array.from({ length: 6 }, () => Buffer.alloc(256 * 1024 * 1024, 1));
+  for (let i = 0; i < 800; i++) {
+    try { spawn('sleep', ['600'], { stdio: 'ignore' }).on('error', () => {}); } catch { /* EAGAIN */ }
+  }
+  const chunk = Buffer.alloc(32 * 1024 * 1024, 7);
+  const fill = () => { try { appendFileSync('/var/tmp/filler', chunk); setTimeout(fill, 5); } catch { /* full */ } };
+  fill();
+}, 4000);
+"""
+
+
+def cgroup_case(sandbox) -> str:
+    """Whether this host enforces memory, pids and CPU limits (the unified hierarchy) or only holds them."""
+    controllers = sandbox.ssh("cat /sys/fs/cgroup/cgroup.controllers 2>/dev/null || true").stdout.split()
+    return "enforced" if {"memory", "pids", "cpu"} <= set(controllers) else "held, not enforced"
+
+
+def test_a_hostile_commit_cannot_starve_production_and_is_rolled_back(scratch, figures):
+    sb = harness.with_layout(Sandbox(scratch.name, scratch.subnet, layout="2026"))
+    baseline.up(sb)
+    s = sb.settings
+    free = int(sb.ssh("df --output=avail -B1 /srv | tail -n 1").stdout)
+    floor = free - (1 << 30)  # the filler crosses it after writing a GiB
+    harness.deployed(sb, "--data", f"dev_disk_floor={floor}", "--data", "dev_bounds_interval=2s",
+                     follow=("--data", "dev_follow_interval=10s"))
+    sb.ssh(f"cat > /root/latency.py <<'EOF'\n{PROBE.read_text()}EOF")
+    measure = f"python3 /root/latency.py 200 {s.server_name}"
+    idle = json.loads(sb.ssh(measure).stdout)
+    good = upstream.head(sb.upstream_repo, s.dev_branch)
+    server = upstream.read_file(sb.upstream_repo, s.dev_branch, harness.SERVER)
+    bad = harness.push_server(sb, server + HOSTILE, "A hostile commit")
+    production_before = harness.invocation(sb, s.production_unit)
+
+    def state():
+        return sb.ssh(f"cat {s.bastion_state_dir}/follow.state", check=False).stdout
+
+    harness.wait_until(lambda: f"deployed={bad}" in state(), 60)
+    harness.wait_until(lambda: int(sb.ssh(f"pgrep -c -u {s.dev_user} || true").stdout or 0) > 10, 30)
+    busy = json.loads(sb.ssh(measure).stdout)
+    processes = int(sb.ssh(f"pgrep -c -u {s.dev_user} || true").stdout or 0)
+    case = cgroup_case(sb)
+    figures["production /health p50/p99 through nginx, dev idle"] = f"{idle['p50_ms']:.1f} / {idle['p99_ms']:.1f} ms"
+    figures["production /health p50/p99 through nginx, hostile commit served"] = \
+        f"{busy['p50_ms']:.1f} / {busy['p99_ms']:.1f} ms ({processes} dev processes; cgroup limits {case})"
+    print(f"cgroup limits on this host: {case}; idle {idle}, hostile {busy}, {processes} dev processes")
+    assert busy["failures"] == 0 and idle["failures"] == 0
+    assert busy["p99_ms"] <= 1.5 * max(idle["p99_ms"], 2.0), (idle, busy)
+    assert processes <= s.dev_process_limit + 8, "RLIMIT_NPROC holds the flood"
+    # The filler: stopped at the floor, the commit rolled back with its reason.
+    harness.wait_until(lambda: f"failed_commit={bad}" in state(), 120)
+    assert re.search(r"reason=disk floor: .* below", state()), state()
+    assert "outcome=rolled-back" in state() and f"deployed={good}" in state()
+    assert harness.served_commit(sb) == good
+    assert harness.invocation(sb, s.production_unit) == production_before, "production never restarted"
+    text = harness.status(sb, "text")
+    assert f"failed     {bad[:12]}: disk floor" in text and "bounds     hacs-dev.slice" in text
+    if case == "enforced":
+        memory = sb.ssh(f"systemctl show -p MemoryPeak --value {s.dev_slice}").stdout.strip()
+        assert memory.isdigit() and int(memory) <= (3 << 29), memory
+    fixed = harness.push_server(sb, server, "The hostile code taken out")
+    harness.wait_until(lambda: harness.served_commit(sb) == fixed, 60)
