@@ -219,10 +219,10 @@ class UnitFailed(FactBase):
 
 
 class CatalogFiles(FactBase):
-    """Files of the V2 catalog (roles/, personalities/) under a data root, relative to it."""
+    """Files of the catalog (roles/, personalities/, vacation/) under a data root, relative to it."""
 
     default = list
-    folders = ("roles", "personalities")
+    folders = ("roles", "personalities", "vacation")
 
     def command(self, root):
         return f"cd {shlex.quote(root)} 2>/dev/null && find {' '.join(self.folders)} -type f 2>/dev/null || true"
