@@ -6,7 +6,9 @@ Boots its own sandbox (BASTION_BENCH_SANDBOX, default bst-bench on 10.213.30.0/2
 figures, stops it. It measures; it asserts nothing. The droplet is 50-150 ms away: each RTT of
 --rtts is simulated by a forwarder on the sandbox's own veth (sandbox/wan.py) that holds every chunk
 for RTT/2 each way; round trips = (time over the link - time direct) / RTT, medians of --runs, for a
-no-op deploy.py, status.py and the verify suite.
+no-op deploy.py, status.py and the verify suite; then production's /health through nginx, p50 and p99,
+with the dev server idle and with a hostile commit served (tests/probes/hostile.js: a busy loop per core,
+a memory balloon, a process flood, a disk filler).
 """
 from __future__ import annotations
 
@@ -24,8 +26,10 @@ from pathlib import Path
 from sandbox import baseline, rootfs, upstream
 from sandbox.machine import Sandbox
 from sandbox.wan import DelayedLink
-from tests.harness import served_commit
-from tests.settings import REPO
+from tests.harness import SERVER, served_commit
+from tests.settings import REPO, load
+
+PROBES = REPO / "tests" / "probes"
 
 PYINFRA = os.path.join(os.path.dirname(sys.executable), "pyinfra")
 
@@ -94,6 +98,31 @@ def over_the_wan(sandbox: Sandbox, env: dict, rtts: list[int], runs: int) -> lis
     return rows
 
 
+def production_under_a_hostile_commit(sandbox: Sandbox, env: dict, deploy: list, branch: str) -> list:
+    """Production's /health latency through nginx, dev idle and then a hostile commit served."""
+    free = int(sandbox.ssh("df --output=avail -B1 /srv | tail -n 1").stdout)
+    # A floor a GiB below what is free now: the filler is stopped after a GiB, not at 2G left on this disk.
+    timed([*deploy, "--data", f"dev_disk_floor={free - (1 << 30)}", "--data", "dev_follow_interval=10s"], env)
+    sandbox.ssh(f"cat > /root/latency.py <<'EOF'\n{(PROBES / 'health_latency.py').read_text()}EOF")
+    measure = f"python3 /root/latency.py 200 {load().server_name}"
+    idle = json.loads(sandbox.ssh(measure).stdout)
+    server = upstream.read_file(sandbox.upstream_repo, branch, SERVER)
+    bad = upstream.push_commit(sandbox.upstream_repo, branch, {SERVER: server + "\n" + (PROBES / "hostile.js").read_text()},
+                               "Bench: a hostile commit")
+    deadline = time.monotonic() + 90
+    while served_commit(sandbox) != bad:
+        if time.monotonic() > deadline:
+            raise SystemExit("the hostile commit was not served within 90 s")
+        time.sleep(0.5)
+    time.sleep(5)  # its loops, balloon, flood and filler start 4 s after it is healthy
+    busy = json.loads(sandbox.ssh(measure).stdout)
+    processes = sandbox.ssh("pgrep -c -u hacs-dev || true").stdout.strip()
+    return [("production /health through nginx, dev idle (p50 / p99, 200 requests)",
+             f"{idle['p50_ms']:.1f} / {idle['p99_ms']:.1f} ms, {idle['failures']} failed"),
+            ("production /health through nginx, hostile commit served (p50 / p99)",
+             f"{busy['p50_ms']:.1f} / {busy['p99_ms']:.1f} ms, {busy['failures']} failed; {processes} dev processes")]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="runs to time for each figure")
@@ -125,13 +154,14 @@ def main():
                      f"{cold:.1f} s; {counts.get('remote_commands')} remote commands, "
                      f"{counts.get('file_transfers')} uploads, {counts.get('answered_from_batch')} facts from the batch"))
 
+        branch = load().dev_branch
         rtts = [int(rtt) for rtt in args.rtts.split(",") if rtt.strip()]
         rows += over_the_wan(sandbox, env, sorted(set([0, *rtts])), args.runs)
 
         latencies = []
         for n in range(args.pushes):
             time.sleep(random.uniform(0, 60))  # uniform over the default interval: any phase of the timer
-            new = upstream.push_commit(sandbox.upstream_repo, "v2", {"BENCH.md": f"push {n}\n"}, f"Bench push {n}")
+            new = upstream.push_commit(sandbox.upstream_repo, branch, {"BENCH.md": f"push {n}\n"}, f"Bench push {n}")
             pushed = time.monotonic()
             while served_commit(sandbox) != new:
                 if time.monotonic() - pushed > 180:
@@ -142,6 +172,7 @@ def main():
             rows.append((f"push to served through nginx, median of {len(latencies)}",
                          f"{statistics.median(latencies):.1f} s (min {min(latencies):.1f}, max {max(latencies):.1f};"
                          f" follow interval: the default)"))
+        rows += production_under_a_hostile_commit(sandbox, env, deploy, branch)
     finally:
         sandbox.down(quiet=True)
 

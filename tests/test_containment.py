@@ -52,6 +52,16 @@ def test_the_app_of_today_works_on_its_own_data(sb):
     assert taken.get("success"), taken
 
 
+def test_a_tool_that_calls_out_fails_cleanly_and_the_server_runs_on(sb):
+    """remember asks Qdrant on localhost:6333, which does not exist in the dev server's network."""
+    instance = harness.bootstrap(sb, "Rememberer")
+    before = harness.invocation(sb, sb.settings.dev_unit)
+    answer = harness.call_tool(sb, "remember", {"instanceId": instance, "query": "the cutover"})
+    assert answer.get("success") is not True, answer
+    assert harness.call_tool(sb, "get_server_status")["status"] == "operational"
+    assert harness.invocation(sb, sb.settings.dev_unit) == before, "no crash, no restart"
+
+
 def test_productions_files_do_not_exist_for_the_dev_server(sb):
     seen = in_the_dev_server(sb, f"ls -A /mnt; ls -A {VOLUME}; cat {VOLUME}/.hub-secret; ls /mnt/.secrets").stdout
     assert seen.splitlines()[0] == "coordinaton_mcp_data"
@@ -120,24 +130,8 @@ def test_production_was_left_alone(sb):
     assert after["service"] == sb.production_before["service"]
 
 
-HOSTILE = """
-// A hostile commit: a busy loop per core, a memory balloon, a process flood, a disk filler.
-setTimeout(async () => {
-  const { spawn } = await import('node:child_process');
-  const { appendFileSync } = await import('node:fs');
-  const os = await import('node:os');
-  for (let i = 0; i < os.cpus().length; i++) {
-    spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }).on('error', () => {});
-  }
-  globalThis.balloon = Array.from({ length: 6 }, () => Buffer.alloc(256 * 1024 * 1024, 1));
-  for (let i = 0; i < 800; i++) {
-    try { spawn('sleep', ['600'], { stdio: 'ignore' }).on('error', () => {}); } catch { /* EAGAIN */ }
-  }
-  const chunk = Buffer.alloc(32 * 1024 * 1024, 7);
-  const fill = () => { try { appendFileSync('/var/tmp/filler', chunk); setTimeout(fill, 5); } catch { /* full */ } };
-  fill();
-}, 4000);
-"""
+# Appended to the server of a commit pushed to the dev branch (tests/probes/hostile.js).
+HOSTILE = (Path(__file__).parent / "probes" / "hostile.js").read_text()
 
 
 def cgroup_case(sandbox) -> str:
@@ -159,7 +153,7 @@ def test_a_hostile_commit_cannot_starve_production_and_is_rolled_back(scratch, f
     idle = json.loads(sb.ssh(measure).stdout)
     good = upstream.head(sb.upstream_repo, s.dev_branch)
     server = upstream.read_file(sb.upstream_repo, s.dev_branch, harness.SERVER)
-    bad = harness.push_server(sb, server + HOSTILE, "A hostile commit")
+    bad = harness.push_server(sb, server + "\n" + HOSTILE, "A hostile commit")
     production_before = harness.invocation(sb, s.production_unit)
 
     def state():

@@ -58,6 +58,30 @@ def test_writes_only_to_checkout_and_data(host, settings):
     assert show(host, settings, "ReadWritePaths").split() == [settings.dev_checkout, settings.dev_data_dir]
 
 
+def test_production_is_not_in_its_world(host, settings, production_on_host):
+    """Its own mount namespace: /mnt an empty tmpfs but for the dev data where the app's code looks."""
+    pid = show(host, settings, "MainPID")
+    seen = host.check_output(f"nsenter -t {pid} -m ls -A /mnt {settings.app_hardcoded_root}").split()
+    assert production_on_host.checkout.rsplit("/", 1)[1] not in seen
+    assert host.check_output(f"nsenter -t {pid} -m stat -c %i {settings.app_hardcoded_root}") == \
+        host.check_output(f"stat -c %i {settings.dev_data_dir}")
+
+
+def test_it_has_a_network_of_its_own_and_one_door(host, settings):
+    pid = show(host, settings, "MainPID")
+    assert host.check_output(f"readlink /proc/{pid}/ns/net") != host.check_output("readlink /proc/1/ns/net")
+    door = host.service(f"{settings.dev_proxy_unit}.socket")
+    assert door.is_enabled and door.is_running
+    assert exposure(host, f"{settings.dev_proxy_unit}.service") <= 4.0
+
+
+def test_it_is_the_kernels_first_choice_and_last_in_line(host, settings):
+    pid = show(host, settings, "MainPID")
+    assert host.file(f"/proc/{pid}/oom_score_adj").content_string.strip() == str(settings.dev_oom_score_adjust)
+    assert host.check_output(f"ps -o cls= -p {pid}") == "IDL"
+    assert show(host, settings, "LimitNPROC") == str(settings.dev_process_limit)
+
+
 def test_listens_on_loopback_only(host, settings):
     assert host.socket(f"tcp://{settings.dev_listen_address}:{settings.dev_port}").is_listening
     assert not host.socket(f"tcp://0.0.0.0:{settings.dev_port}").is_listening
