@@ -10,7 +10,7 @@ without it, a host rebuilt after the droplet is lost cannot read its backups. Re
 from pyinfra import host, logger
 from pyinfra.operations import python, server
 
-from tasks.backups import local_file
+from tasks.operator_secrets import local_file
 from tasks.output import reported
 
 d = host.data

@@ -19,6 +19,7 @@ from tasks import (
     restore,
     service,
     service_user,
+    webhook,
 )
 
 preflight.check_settings_and_host()
@@ -41,3 +42,4 @@ health.check_health()
 backups.take_first_backup()
 adoption.confirm_carried_data_is_served(adopted)
 follow.follow_branch()
+webhook.receive_pushes()

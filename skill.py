@@ -14,7 +14,7 @@ d = host.data
 base = f"https://{d.server_name}{d.dev_url_path}"
 templates = Environment(loader=FileSystemLoader("templates"), undefined=StrictUndefined, keep_trailing_newline=True)
 text = templates.get_template("skills/hacs-coordination-dev/SKILL.md.j2").render(
-    host=host, endpoint=base, health=f"{base}/health")
+    host=host, endpoint=base, health=f"{base}/health", status=f"{base}/_deploy/status")
 target = Path("skills") / host.name / "hacs-coordination-dev" / "SKILL.md"
 target.parent.mkdir(parents=True, exist_ok=True)
 target.write_text(text)

@@ -82,7 +82,8 @@ production_not_rebuilt = {
 
 # --- Packages --------------------------------------------------------------------------------
 # Distribution packages only: the droplet's Ubuntu and the sandbox's Debian both carry them.
-dev_packages = ["git", "nginx", "nodejs", "npm", "curl", "iproute2", "restic", "openssh-client", "logrotate"]
+dev_packages = ["git", "nginx", "nodejs", "npm", "curl", "iproute2", "restic", "openssh-client", "logrotate",
+                "webhook", "python3"]
 # apt lists older than this are refreshed before installing; a converged host never needs it.
 apt_cache_max_age_seconds = 24 * 3600
 
@@ -188,7 +189,7 @@ dev_stop_orphans = False
 adopt = False
 # What the app keeps under V2_DATA_ROOT (its src/v2/config.js): what adoption carries.
 v2_data_entries = ["instances", "projects", "roles", "personalities", "permissions", "auth-keys", "default",
-                   "template-project", "wisdom", "wake-logs", "wake-jobs"]
+                   "template-project", "wisdom", "wake-logs", "wake-jobs", "vacation"]
 # The hand-made server's secrets, relative to the checkout (the team's script sources it).
 adopt_secrets_file = "secrets.env"
 # Root-owned script that does the hand-over on the host (installed only when there is one to do).
@@ -216,6 +217,28 @@ dev_health_timeout_seconds = 30
 dev_follow_interval = "1min"
 dev_follow_script = "/usr/local/sbin/hacs-dev-follow"
 dev_follow_unit = "hacs-dev-follow"    # .service runs the script, .timer schedules it
+# --- Deploy on push: GitHub's webhook -------------------------------------------------------------
+# GitHub sends a push event to https://server_name + dev_url_path + /_deploy/push (beside the endpoint it
+# deploys, in bastion's own snippet: the team's /webhooks/ and their webhook.service stay as they are).
+# A receiver of its own (Debian's and Ubuntu's webhook package, the tool the droplet already runs, as
+# hacs-dev-webhook.service on 127.0.0.1) checks X-Hub-Signature-256 and starts the follow path at once;
+# the follow timer stays, for a delivery GitHub never made.
+# The shared secret: a file on this machine (0600), made by the first deploy; paste it into GitHub (README).
+dev_webhook_secret_file = "backups/webhook-secret"
+dev_webhook_config_dir = "/etc/bastion/webhook"        # on the host: the secret (root only), the hooks file
+dev_webhook_unit = "hacs-dev-webhook"
+dev_webhook_port = 9001                                # loopback only; the team's webhook.service has 9000
+dev_webhook_push_script = "/usr/local/sbin/hacs-dev-webhook-push"
+dev_webhook_max_body = "1m"                            # larger deliveries get 413 from nginx
+# nginx's limit_req for the push path: a flood is refused (429) before it reaches the receiver.
+dev_webhook_rate = "30r/m"
+dev_webhook_burst = 10
+# The team's view of the dev deploys, without SSH: https://server_name + dev_url_path + /_deploy/status
+# (JSON; ?format=text or Accept: text/plain for people). Files the follow path writes and nginx serves,
+# every value of dev_env_file redacted.
+dev_status_dir = "/var/lib/bastion/deploy-status"
+dev_status_script = "/usr/local/sbin/hacs-dev-status"
+
 # Report format of status.py: "text" for people, "json" for scripts.
 status_format = "text"
 
@@ -293,6 +316,8 @@ dev_nginx_site = "/etc/nginx/sites-available/hacs-dev"
 # --- nginx -----------------------------------------------------------------------------------
 # Dev-owned snippet, included into production's TLS server block by one include line.
 dev_nginx_snippet = "/etc/nginx/snippets/hacs-dev.conf"
+# What the snippet needs at nginx's http level (the push path's rate limit, the status page's form).
+dev_nginx_http_conf = "/etc/nginx/conf.d/hacs-dev.conf"
 # Where bastion keeps its own bookkeeping on the host (the last snippet nginx accepted).
 bastion_state_dir = "/var/lib/bastion"
 # Streaming MCP sessions stay open for a long time.

@@ -3,25 +3,19 @@ that open it, the timers that back up the dev data and production's (as the host
 and check the repository, the first backups at the first deploy, and the one snapshot of production's
 leftovers that takes them off the droplet."""
 import hashlib
-import secrets
 from pathlib import Path
 
 from pyinfra import host
-from pyinfra.api import FileUploadCommand, StringCommand, deploy, operation
+from pyinfra.api import deploy, operation
 from pyinfra.facts.files import Directory, FileContents, Sha256File
 from pyinfra.operations import files
 
-from tasks import REPO, jinja, template, units
+from tasks import jinja, template, units
 from tasks.facts import PresentPaths, production
+from tasks.operator_secrets import local_file, made_here, secret_copy
 from tasks.output import reported
 from tasks.production_view import leftovers_inside
 from tasks.rules import local_repository, restore_is_snapshot, sftp_target
-
-
-def local_file(setting: str) -> Path | None:
-    """A file on the operator's machine that a setting names (relative to the project)."""
-    value = getattr(host.data, setting)
-    return (REPO / value) if value else None
 
 
 def backup_host_problems(d) -> list[str]:
@@ -45,20 +39,6 @@ def backup_host_problems(d) -> list[str]:
 
 
 @operation()
-def secret_copy(src: str, dest: str, replace: bool = True):
-    """A secret from the operator's machine, root-only on the host. Unlike files.put it never prints
-    the content (--diff would). replace=False keeps a different one on the host (the password that
-    opens the repository: preflight stops a run whose copy differs)."""
-    there = host.get_fact(Sha256File, path=dest)
-    if there and (there == hashlib.sha256(Path(src).read_bytes()).hexdigest() or not replace):
-        host.noop(f"{dest} is there")
-        return
-    # The upload lands inside the root-only directory, never in a world-readable /tmp.
-    yield FileUploadCommand(src, dest, remote_temp_filename=f"{dest}.uploading")
-    yield StringCommand("chmod", "600", dest)
-
-
-@operation()
 def open_repository(repository: str, restic: str, marker: str):
     """Once per repository: restic opens it with this host's password, or creates it when none is there."""
     if host.get_fact(FileContents, path=marker) == [repository]:
@@ -77,17 +57,6 @@ def first_backup(repository: str, unit: str, state: str):
     yield reported(f"systemctl start {unit}.service; status=$?; sed -n 's/^result=//p' {state}; exit $status")
 
 
-def password_to_hand() -> Path:
-    """The operator's copy of the repository password, created here when neither side has one (preflight
-    refuses the run when only the host has one, or when the two differ)."""
-    local = local_file("backup_password_file")
-    if not local.exists():
-        local.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        local.touch(mode=0o600)
-        local.write_text(secrets.token_urlsafe(48) + "\n")
-    return local
-
-
 @deploy("Backup repository")
 def give_restic_access():
     """restic, and the operator's password (and key) to open the repository with; the repository opened
@@ -95,8 +64,8 @@ def give_restic_access():
     d = host.data
     config = d.backup_config_dir
     files.directory(name="Backup configuration (root only)", path=config, user="root", group="root", mode="700")
-    secret_copy(name=f"Repository password in {config}", src=str(password_to_hand()), dest=f"{config}/password",
-                replace=False)
+    secret_copy(name=f"Repository password in {config}", src=str(made_here("backup_password_file")),
+                dest=f"{config}/password", replace=False)
     if d.backup_ssh_key:
         secret_copy(name=f"Backup host key in {config}", src=str(local_file("backup_ssh_key")), dest=f"{config}/ssh-key")
     if d.backup_credentials_file:

@@ -1,6 +1,7 @@
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.operations import files
+from pyinfra.facts.files import File
+from pyinfra.operations import files, server
 
 from tasks import jinja, template, units
 
@@ -12,6 +13,15 @@ def follow_branch():
     d = host.data
     files.template(name=f"Script {d.dev_follow_script}", src=template("usr/local/sbin/hacs-dev-follow.j2"),
                    dest=d.dev_follow_script, user="root", group="root", mode="755")
+    # What the team reads at dev_url_path/_deploy/status: written after each look, here once if there is none.
+    status = files.template(name=f"Script {d.dev_status_script}", src=template("usr/local/sbin/hacs-dev-status.j2"),
+                            dest=d.dev_status_script, user="root", group="root", mode="755")
+    files.directory(name="The status page's directory (nginx reads it)", path=d.dev_status_dir, mode="755")
+    if not host.get_fact(File, path=f"{d.dev_status_dir}/status.json"):
+        server.shell(name="The status page, first written", commands=[d.dev_status_script])
+    else:
+        server.shell(name="The status page, in the new script's form", commands=[d.dev_status_script],
+                     _if=status.did_change)
     written = [
         files.template(name=f"Unit {d.dev_follow_unit}.{kind}",
                        src=template(f"etc/systemd/system/hacs-dev-follow.{kind}.j2"),

@@ -85,6 +85,9 @@ def publish_dev_endpoint():
                    dest=d.dev_nginx_check_script, user="root", group="root", mode="755", site=production_site)
     snippet = files.template(name="Dev snippet", src=template("etc/nginx/snippets/hacs-dev.conf.j2"),
                              dest=d.dev_nginx_snippet, user="root", group="root", mode="644")
+    http_level = files.template(name="What the snippet needs at nginx's http level",
+                                src=template("etc/nginx/conf.d/hacs-dev.conf.j2"), dest=d.dev_nginx_http_conf,
+                                user="root", group="root", mode="644")
     if host.get_fact(File, path=production_site):
         site = [include_in_server_block(name="Production server block includes the dev snippet",
                                         site=production_site, server_name=d.server_name,
@@ -92,6 +95,6 @@ def publish_dev_endpoint():
                                         state_dir=d.bastion_state_dir)]
     else:
         site = standalone_site(d)
-    changed = lambda: any(op.did_change() for op in [snippet, *site])  # noqa: E731
+    changed = lambda: any(op.did_change() for op in [snippet, http_level, *site])  # noqa: E731
     server.shell(name="nginx -t (or roll back)", commands=[d.dev_nginx_check_script], _if=changed)
     systemd.service(name="nginx reloaded", service="nginx.service", running=True, reloaded=True, _if=changed)

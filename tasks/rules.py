@@ -10,10 +10,9 @@ import sys
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from tasks import nginx_text
+from tasks import REPO, nginx_text
 from tasks.production_view import Production, inside, relation, within
 
-REPO = Path(__file__).resolve().parent.parent
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 BRANCH = re.compile(r"^(?!/|.*//|.*\.\.|.*@\{|.*\.lock$|.*/$|.*\.$)[A-Za-z0-9._/-]+$")
 RESERVED_ENVIRONMENT = {"SSE_PORT": "dev_port", "SSE_HOST": "dev_listen_address", "HOST": "dev_listen_address",

@@ -80,6 +80,8 @@ def settings(request):
 def deployed(request, figures, name_and_subnet, layout: str):
     """A sandbox with the production baseline of a layout, then the dev environment deployed on it once."""
     app = upstream.chosen_app(request.config.getoption("--app"))
+    if not request.config.getoption("--app") and not os.environ.get("BASTION_APP"):
+        needs_fixture(upstream.SHARED_APP)
     if layout == "2026":
         needs_fixture(layouts.named(layout).main_app)
     figures[f"app the deployed sandbox serves ({layout})"] = app or "the stand-in (sandbox/standin-app)"

@@ -1,11 +1,15 @@
 """What the tests do to a sandbox: deploy with pyinfra as a user would, and read its results."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,7 +147,7 @@ def call_tool(sandbox: Sandbox, name: str, arguments: dict | None = None, path: 
     return json.loads(reply["result"]["content"][0]["text"])
 
 
-WATCHED = "/etc /mnt /usr/local /var/lib/bastion /var/lib/hacs-dev"
+WATCHED = "/etc /mnt /srv /usr/local /var/lib/bastion /var/lib/hacs-dev"
 
 
 def mark(sandbox):
@@ -151,8 +155,11 @@ def mark(sandbox):
 
 
 def changed_since_mark(sandbox) -> list[str]:
-    """Every file or directory under the watched trees modified after mark()."""
-    out = sandbox.ssh(f"find {WATCHED} -xdev -newer /run/bastion-test-marker -print 2>/dev/null", check=False)
+    """Every file or directory under the watched trees whose content or status (mode, owner) changed
+    after mark()."""
+    marker = "/run/bastion-test-marker"
+    out = sandbox.ssh(f"find {WATCHED} -xdev \\( -newer {marker} -o -cnewer {marker} \\) -print 2>/dev/null",
+                      check=False)
     return out.stdout.split()
 
 
@@ -168,7 +175,7 @@ SERVER = "src/streamable-http-server.js"
 def push_server_that_throws(sandbox: Sandbox, message: str = "A commit that cannot start") -> tuple[str, str]:
     """Push a commit whose server throws at start (after its shebang line, if it has one, as the
     real app's does); returns that commit and the good server source, to push back as a fix."""
-    branch = load().dev_branch
+    branch = getattr(sandbox, "settings", load()).dev_branch
     good = upstream.read_file(sandbox.upstream_repo, branch, SERVER)
     shebang, rest = good.split("\n", 1) if good.startswith("#!") else ("", good)
     broken = (f"{shebang}\n" if shebang else "") + "throw new Error('broken on purpose');\n" + rest
@@ -176,7 +183,8 @@ def push_server_that_throws(sandbox: Sandbox, message: str = "A commit that cann
 
 
 def push_server(sandbox: Sandbox, source: str, message: str = "Fix start") -> str:
-    return upstream.push_commit(sandbox.upstream_repo, load().dev_branch, {SERVER: source}, message)
+    return upstream.push_commit(sandbox.upstream_repo, getattr(sandbox, "settings", load()).dev_branch, {SERVER: source},
+                                message)
 
 
 def verify_suite(sandbox: Sandbox, env: dict | None = None, suite: str = "tests/verify",
@@ -193,3 +201,39 @@ def verify_suite(sandbox: Sandbox, env: dict | None = None, suite: str = "tests/
 
 def testinfra_host(sandbox: Sandbox):
     return testinfra.get_host(f"ssh://root@{sandbox.address}", ssh_config=str(sandbox.ssh_config))
+
+
+def push_payload(branch: str, after: str) -> dict:
+    """A push event's payload with the fields GitHub sends (trimmed of the ones nothing reads)."""
+    repository = {"id": 1041231, "name": "Human-Adjacent-Coordination", "full_name": "LupoGrigi0/Human-Adjacent-Coordination",
+                  "private": False, "default_branch": "main",
+                  "clone_url": "https://github.com/LupoGrigi0/Human-Adjacent-Coordination.git"}
+    commit = {"id": after, "tree_id": "0" * 40, "distinct": True, "message": "A push", "timestamp": "2026-12-01T07:00:00Z",
+              "author": {"name": "Lupo", "email": "lupo@example.invalid"}}
+    return {"ref": f"refs/heads/{branch}", "before": "0" * 40, "after": after, "repository": repository,
+            "pusher": {"name": "lupo", "email": "lupo@example.invalid"}, "sender": {"login": "LupoGrigi0", "id": 1},
+            "created": False, "deleted": False, "forced": False, "base_ref": None,
+            "compare": f"https://github.com/LupoGrigi0/Human-Adjacent-Coordination/compare/{after[:12]}",
+            "commits": [commit], "head_commit": commit}
+
+
+def deliver(sb, event: str, body: dict | str, secret: str | None, path: str | None = None,
+            padding: int = 0) -> tuple[int, str]:
+    """POST as GitHub's hookshot does, through nginx on 443; (status, reply). padding: that many spaces
+    after the JSON, added on the sandbox (and not signed: nginx refuses it before anything reads it)."""
+    raw = body if isinstance(body, str) else json.dumps(body)
+    headers = {"Content-Type": "application/json", "User-Agent": "GitHub-Hookshot/a1b2c3d", "X-GitHub-Event": event,
+               "X-GitHub-Delivery": str(uuid.uuid4()), "X-GitHub-Hook-ID": "412345",
+               "X-GitHub-Hook-Installation-Target-Type": "repository"}
+    if secret is not None:
+        headers["X-Hub-Signature"] = "sha1=" + hmac.new(secret.encode(), raw.encode(), hashlib.sha1).hexdigest()
+        headers["X-Hub-Signature-256"] = "sha256=" + hmac.new(secret.encode(), raw.encode(), hashlib.sha256).hexdigest()
+    s = getattr(sb, "settings", load())
+    url = f"https://{s.server_name}{path or s.dev_url_path + '/_deploy/push'}"
+    flags = " ".join(f"-H {shlex.quote(f'{k}: {v}')}" for k, v in headers.items())
+    pad = f"head -c {padding} /dev/zero | tr '\\0' ' ' >> /tmp/delivery.json; " if padding else ""
+    out = sb.ssh(f"cat > /tmp/delivery.json <<'EOF'\n{raw}\nEOF\ntruncate -s -1 /tmp/delivery.json; {pad}"
+                 f"curl -sk -w '\\n%{{http_code}}' --resolve {s.server_name}:443:127.0.0.1 {flags} "
+                 f"--data-binary @/tmp/delivery.json {url}").stdout
+    reply, _, code = out.rpartition("\n")
+    return int(code), reply

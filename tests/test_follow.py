@@ -3,7 +3,6 @@ start, and says where it stands (status.py); the team's skill names the endpoint
 import json
 import re
 import statistics
-import time
 
 import pytest
 
@@ -37,11 +36,24 @@ def test_pushes_are_served_within_the_interval_with_no_command_on_the_host(follo
     assert re.search(rf"origin/{settings.dev_branch} moved: [0-9a-f]{{12}} -> {new[:12]}", journal())
 
 
+def checked_at(sandbox, settings) -> str:
+    """When the follow timer last looked (follow.state): evidence that it ran."""
+    return sandbox.ssh(f"sed -n 's/^checked_at=//p' {settings.bastion_state_dir}/follow.state", check=False).stdout
+
+
+def wait_for_two_looks(sandbox, settings):
+    """Until the timer has looked twice more (its checked_at moved twice; each look is a second apart at least)."""
+    for _ in range(2):
+        last = checked_at(sandbox, settings)
+        wait_until(lambda last=last: checked_at(sandbox, settings) not in ("", last), INTERVAL + 10)
+
+
 def test_nothing_restarts_when_nothing_moved(following, settings):
     before = harness.invocation(following, settings.dev_unit)
     wait_until(lambda: "outcome=unchanged" in following.ssh(
         f"cat {settings.bastion_state_dir}/follow.state", check=False).stdout, INTERVAL + 10)
-    time.sleep(INTERVAL + 2)
+    wait_for_two_looks(following, settings)
+    assert "outcome=unchanged" in following.ssh(f"cat {settings.bastion_state_dir}/follow.state").stdout
     assert harness.invocation(following, settings.dev_unit) == before
 
 
@@ -61,7 +73,8 @@ def test_a_commit_that_exits_at_start_is_rolled_back_and_reported(following, set
     assert f"failed     {bad[:12]}: Error: broken on purpose" in text
     # The failed commit is not retried; a later good one is picked up normally.
     before = harness.invocation(following, settings.dev_unit)
-    time.sleep(INTERVAL + 2)
+    wait_for_two_looks(following, settings)
+    assert "outcome=waiting" in following.ssh(f"cat {settings.bastion_state_dir}/follow.state").stdout
     assert harness.invocation(following, settings.dev_unit) == before
     fixed = harness.push_server(following, server)
     wait_until(lambda: harness.served_commit(following) == fixed, INTERVAL + 10)
@@ -98,3 +111,6 @@ def test_the_skill_names_the_endpoint_nginx_serves(pristine, settings):
     reply = pristine.ssh(f"curl -sk -X POST -H 'Content-Type: application/json' --resolve {host}:443:127.0.0.1 "
                          f"{endpoint} -d '{body}'").stdout
     assert json.loads(reply)["result"]["serverInfo"]
+    status_url = re.search(r"\*\*Deploy status\*\* \(no SSH needed\): `(\S+)`", skill).group(1)
+    page = json.loads(pristine.ssh(f"curl -sk --resolve {host}:443:127.0.0.1 {status_url}").stdout)
+    assert page["endpoint"] == endpoint and page["branch"] == settings.dev_branch

@@ -1,0 +1,111 @@
+"""Push and see it live in seconds (GitHub's push webhook), and see why a push is not live without SSH
+(the status page): on both droplets, deliveries shaped as GitHub sends them, through nginx over TLS."""
+import json
+import statistics
+import time
+
+import pytest
+
+from sandbox import baseline, upstream
+from sandbox.machine import Sandbox
+from tests import harness
+from tests.settings import REPO
+
+CANARY = "canary-secret-9f1c4a7e"
+
+
+@pytest.fixture(params=["2025", "2026"])
+def receiving(request, scratch, settings):
+    """A droplet of that layout, deployed, the follow timer at its default minute (the fallback)."""
+    sb = harness.with_layout(Sandbox(scratch.name, scratch.subnet, layout=request.param))
+    baseline.up(sb)
+    harness.deployed(sb, follow=("--data", f"dev_follow_interval={settings.dev_follow_interval}"))
+    sb.secret = (REPO / settings.dev_webhook_secret_file).read_text().strip()
+    return sb
+
+
+def state(sb) -> str:
+    return sb.ssh(f"cat {sb.settings.bastion_state_dir}/follow.state", check=False).stdout
+
+
+def status_page(sb, how: str = "") -> str:
+    s = sb.settings
+    return sb.ssh(f"curl -sk {how} --resolve {s.server_name}:443:127.0.0.1 "
+                  f"'https://{s.server_name}{s.dev_url_path}/_deploy/status'").stdout
+
+
+def test_a_signed_push_is_served_in_seconds_and_bad_deliveries_change_nothing(receiving, figures):
+    sb, s = receiving, receiving.settings
+    latencies = []
+    for n in range(3):
+        new = upstream.push_commit(sb.upstream_repo, s.dev_branch, {"NEWS.md": f"webhook push {n}\n"}, f"Push {n}")
+        pushed = time.monotonic()
+        code, reply = harness.deliver(sb, "push", harness.push_payload(s.dev_branch, new), sb.secret)
+        assert (code, reply.split(":")[0]) == (200, "accepted"), reply
+        harness.wait_until(lambda new=new: harness.served_commit(sb) == new, 30)
+        latencies.append(time.monotonic() - pushed)
+    figures[f"push to served through nginx, by webhook ({sb.layout}, median of 3, 1 min timer in place)"] = \
+        f"{statistics.median(latencies):.1f} s (max {max(latencies):.1f} s)"
+    assert statistics.median(latencies) < 10
+
+    served, before = harness.served_commit(sb), state(sb)
+    other = upstream.push_commit(sb.upstream_repo, s.dev_branch, {"NEWS.md": "not delivered\n"}, "Not delivered")
+    wrong_secret = harness.deliver(sb, "push", harness.push_payload(s.dev_branch, other), "not-the-secret")
+    unsigned = harness.deliver(sb, "push", harness.push_payload(s.dev_branch, other), None)
+    branch = harness.deliver(sb, "push", harness.push_payload("v2-messaging-dev", other), sb.secret)
+    ping = harness.deliver(sb, "ping", {"zen": "Keep it logically awesome.", "hook_id": 412345}, sb.secret)
+    big = harness.deliver(sb, "push", harness.push_payload(s.dev_branch, other), sb.secret, padding=2 << 20)
+    assert wrong_secret[0] == unsigned[0] == 403
+    assert branch[0] == 200 and branch[1].startswith("ignored: a push to refs/heads/v2-messaging-dev")
+    assert ping[0] == 200 and ping[1].startswith("ignored: a ping event")
+    assert big[0] == 413
+    flood = sb.ssh(f"for i in $(seq 60); do curl -sk -o /dev/null -w '%{{http_code}} ' --resolve "
+                   f"{s.server_name}:443:127.0.0.1 -d x https://{s.server_name}{s.dev_url_path}/_deploy/push; done").stdout
+    assert "429" in flood.split(), flood
+    assert harness.served_commit(sb) == served
+    assert state(sb) == before, "nothing ran the follow path"
+
+
+def test_a_burst_of_pushes_ends_on_the_newest(receiving):
+    sb, s = receiving, receiving.settings
+    pushed = []
+    for n in range(4):
+        pushed.append(upstream.push_commit(sb.upstream_repo, s.dev_branch, {"NEWS.md": f"burst {n}\n"}, f"Burst {n}"))
+        assert harness.deliver(sb, "push", harness.push_payload(s.dev_branch, pushed[-1]), sb.secret)[0] == 200
+    harness.wait_until(lambda: f"deployed={pushed[-1]}" in state(sb), 40)
+    assert harness.served_commit(sb) == pushed[-1]
+
+
+def test_the_status_page_says_why_a_push_is_not_live_and_shows_no_secret(receiving):
+    sb, s = receiving, receiving.settings
+    sb.ssh(f"echo 'WAKE_API_KEY={CANARY}' > {s.dev_env_file}")
+    good = harness.served_commit(sb)
+    source = upstream.read_file(sb.upstream_repo, s.dev_branch, harness.SERVER)
+    shebang, rest = source.split("\n", 1) if source.startswith("#!") else ("", source)
+    broken = (f"{shebang}\n" if shebang else "") + \
+        "throw new Error('broken on purpose, key ' + process.env.WAKE_API_KEY);\n" + rest
+    bad = upstream.push_commit(sb.upstream_repo, s.dev_branch, {harness.SERVER: broken}, "A commit that cannot start")
+    assert harness.deliver(sb, "push", harness.push_payload(s.dev_branch, bad), sb.secret)[0] == 200
+    harness.wait_until(lambda: f"failed_commit={bad}" in state(sb), 60)
+    report = json.loads(status_page(sb))
+    assert report["last_outcome"] == "rolled-back" and report["served"]["commit"] == good
+    assert report["failed"]["commit"] == bad and "broken on purpose" in report["failed"]["reason"]
+    assert any("broken on purpose" in line for line in report["failed"]["error_lines"])
+    text = status_page(sb, "-H 'Accept: text/plain'")
+    assert text == status_page(sb, "-G -d format=text") and f"failed      {bad[:12]}: Error: broken on purpose" in text
+    for page in (json.dumps(report), text):
+        assert CANARY not in page and "[redacted]" in page
+
+
+def test_the_teams_own_hook_still_fires_on_its_own_delivery(receiving):
+    sb = receiving
+    if sb.ssh("test -f /etc/webhook.conf", check=False).returncode != 0:
+        pytest.skip(f"the {sb.layout} droplet has no webhook of the team's")
+    before = sb.ssh("wc -l < /var/log/paula-deploy.log 2>/dev/null || echo 0").stdout.strip()
+    theirs = sb.ssh("sha256sum /etc/webhook.conf /lib/systemd/system/webhook.service").stdout
+    code, _ = harness.deliver(sb, "push", {"ref": "refs/heads/paula-graduacion"}, "paula-webhook-secret-5e2d",
+                      path="/webhooks/paula-deploy")
+    assert code == 200
+    harness.wait_until(lambda: sb.ssh("wc -l < /var/log/paula-deploy.log").stdout.strip() != before, 10)
+    assert sb.ssh("sha256sum /etc/webhook.conf /lib/systemd/system/webhook.service").stdout == theirs
+    assert sb.ssh("systemctl is-active webhook.service").stdout.strip() == "active"
