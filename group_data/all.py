@@ -294,6 +294,14 @@ production_backup_unit = "hacs-production-backup"
 # "latest" (the newest routine production snapshot of backup_snapshot_host) or a snapshot id.
 production_restore_from = None
 production_restore_script = "/usr/local/sbin/hacs-production-restore"
+# A dead man's switch: URLs in healthchecks.io's convention (healthchecks.io, its self-hosted server,
+# Uptime Kuma's push monitors, Cronitor), one check each. Each run pings URL/start, then URL on success or
+# URL/fail with its result line; a missed ping is what alerts the operator when the droplet itself is gone.
+# None: nothing is sent. A ping that fails never fails the run.
+backup_ping_url = None               # the dev data's hourly backup
+production_backup_ping_url = None    # production's data's backup
+backup_check_ping_url = None         # the daily check of the repository
+dev_rollback_ping_url = None         # the follow path: URL on a deploy, URL/fail on a rollback
 # Tar archives (the adoption's, and those of before restic, with secrets in its secrets/). They stay where
 # they are, and each is imported once into the repository (tag "imported"), so they leave the host.
 dev_backups_dir = "/srv/hacs-dev/backups"

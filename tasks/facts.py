@@ -16,6 +16,24 @@ def _quote_all(paths) -> str:
     return " ".join(shlex.quote(str(p)) for p in paths)
 
 
+class KeyValues(FactBase):
+    """A fact whose command prints key=value lines: a dict of them ({} when it prints none)."""
+
+    default = dict
+
+    def process(self, output):
+        return dict(line.split("=", 1) for line in output if "=" in line)
+
+
+class Lines(FactBase):
+    """A fact whose command prints one item a line: the non-empty lines."""
+
+    default = list
+
+    def process(self, output):
+        return [line for line in output if line]
+
+
 class PortListeners(FactBase):
     """Processes listening on a TCP port: pid, user, working directory, command line, systemd unit,
     and the two settings of the app's environment that adoption needs (never a secret)."""
@@ -73,22 +91,15 @@ class ProductionReport(FactBase):
         return production_view.parse_report(list(output))
 
 
-class PresentPaths(FactBase):
+class PresentPaths(Lines):
     """Which of the given paths exist on the host."""
-
-    default = list
 
     def command(self, paths):
         return f"for p in {_quote_all(paths)}; do [ -e \"$p\" ] && echo \"$p\"; done; true"
 
-    def process(self, output):
-        return [line for line in output if line]
 
-
-class PathState(FactBase):
+class PathState(KeyValues):
     """exists, empty, git (a .git inside), owner of a path; {} when it does not exist."""
-
-    default = dict
 
     def command(self, path):
         quoted = shlex.quote(path)
@@ -96,9 +107,6 @@ class PathState(FactBase):
                 f"[ -z \"$(ls -A {quoted} 2>/dev/null)\" ] && echo empty=yes; "
                 f"[ -e {quoted}/.git ] && echo git=yes; echo owner=$(stat -c %U {quoted}); "
                 f"[ -e {quoted}/.bastion ] && echo marked=yes; true")
-
-    def process(self, output):
-        return dict(line.split("=", 1) for line in output if "=" in line)
 
 
 class UpstreamBranch(FactBase):
@@ -156,10 +164,8 @@ class LocalCommits(FactBase):
         return int(output[0]) if output and output[0].isdigit() else 0
 
 
-class CarriedData(FactBase):
+class CarriedData(KeyValues):
     """What adoption would carry from a data root: which V2 entries, how many files, how many KiB."""
-
-    default = dict
 
     def command(self, root, entries):
         quoted = shlex.quote(root)
@@ -168,32 +174,19 @@ class CarriedData(FactBase):
                 f"echo files=$(find $present -type f 2>/dev/null | wc -l); "
                 f"echo kib=$(du -sk $present 2>/dev/null | awk '{{s+=$1}} END {{print s+0}}')")
 
-    def process(self, output):
-        return dict(line.split("=", 1) for line in output if "=" in line)
 
-
-class StateFile(FactBase):
+class StateFile(KeyValues):
     """key=value lines of one of bastion's state files on the host ({} when there is none)."""
-
-    default = dict
 
     def command(self, path):
         return f"cat {path} 2>/dev/null || true"
 
-    def process(self, output):
-        return dict(line.split("=", 1) for line in output if "=" in line)
 
-
-class ReportedValues(FactBase):
+class ReportedValues(KeyValues):
     """key=value lines a read-only command prints (status.py's questions)."""
-
-    default = dict
 
     def command(self, script):
         return script
-
-    def process(self, output):
-        return dict(line.split("=", 1) for line in output if "=" in line)
 
 
 class InHostNetwork(FactBase):
@@ -231,16 +224,11 @@ class CatalogFiles(FactBase):
         return sorted(output)
 
 
-class DirectoryEntries(FactBase):
+class DirectoryEntries(Lines):
     """The entries a directory holds (none when it is missing)."""
-
-    default = list
 
     def command(self, path):
         return f"ls -A {shlex.quote(path)} 2>/dev/null || true"
-
-    def process(self, output):
-        return [line for line in output if line]
 
 
 # --- readings that combine a fact with the settings -------------------------------------------

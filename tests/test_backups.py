@@ -180,3 +180,37 @@ def test_credentials_follow_this_machines_copy_and_never_show(pristine, settings
     on_host = f"{settings.backup_config_dir}/credentials.env"
     assert pristine.ssh(f"cat {on_host}; stat -c %a {on_host}").stdout.split() == ["RESTIC_COMPRESSION=max", "600"]
     assert "hacs-dev-backup: ok" in pristine.ssh(settings.dev_backup_script).stdout
+
+
+def test_the_dead_mans_switch_pings_start_then_success_or_fail_and_nothing_without_a_url(pristine, vault, settings):
+    """A ping receiver on the droplet's own loopback, in healthchecks.io's shape."""
+    probe = (harness.REPO / "tests" / "probes" / "ping_receiver.py").read_text()
+    pristine.ssh(f"cat > /root/ping_receiver.py <<'EOF'\n{probe}EOF\n"
+                 f"systemd-run --quiet --unit=ping-receiver python3 /root/ping_receiver.py 8089 /root/pings.log")
+    harness.wait_until(lambda: pristine.ssh("ss -Htln 'sport = :8089'").stdout.strip() != "", 10)
+
+    def pings():
+        out = pristine.ssh("cat /root/pings.log 2>/dev/null || true").stdout
+        return [json.loads(line) for line in out.splitlines()]
+
+    url = "http://127.0.0.1:8089/ping/5f0e2d"
+    harness.deployed(pristine, *vault.settings("switch"), "--data", f"backup_ping_url={url}")
+    first = pings()  # the first backup of the deploy
+    assert [p["path"] for p in first] == ["/ping/5f0e2d/start", "/ping/5f0e2d"]
+    assert first[1]["body"].startswith("ok: snapshot ")
+    vault.reachable(False)
+    try:
+        pristine.ssh(f"systemctl start {settings.dev_backup_unit}.service", check=False)
+    finally:
+        vault.reachable(True)
+    failed = pings()[len(first):]
+    assert [p["path"] for p in failed] == ["/ping/5f0e2d/start", "/ping/5f0e2d/fail"]
+    assert "unreachable or failing (backup_repository)" in failed[1]["body"]
+    harness.deployed(pristine, *vault.settings("switch"))
+    before = len(pings())
+    assert pristine.ssh(f"systemctl start {settings.dev_backup_unit}.service", check=False).returncode == 0
+    assert len(pings()) == before, "no URL: nothing is sent"
+    # The receiver gone: the backup still succeeds.
+    pristine.ssh("systemctl stop ping-receiver")
+    harness.deployed(pristine, *vault.settings("switch"), "--data", f"backup_ping_url={url}")
+    assert pristine.ssh(f"systemctl start {settings.dev_backup_unit}.service", check=False).returncode == 0

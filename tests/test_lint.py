@@ -12,7 +12,9 @@ from tasks import TEMPLATES
 from tasks.production_view import Production
 from tests.settings import REPO, load
 
-RENDERED = sorted([*TEMPLATES.glob("usr/local/sbin/*.j2"), *TEMPLATES.glob("dev_checkout/git-hooks/*.j2")])
+SCRIPTS = sorted([*TEMPLATES.glob("usr/local/sbin/*.j2"), *TEMPLATES.glob("dev_checkout/git-hooks/*.j2")])
+RENDERED = [t for t in SCRIPTS if not t.read_text().startswith("#!/usr/bin/python3")]
+PYTHON = [t for t in SCRIPTS if t not in RENDERED]
 # The variables a task passes besides host.data, and the other settings' ways of rendering a script.
 VARIANTS = {
     "bastion-restic.j2": [
@@ -37,6 +39,15 @@ def run(argv, **kwargs):
     return subprocess.run(argv, cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL, **kwargs)
 
 
+def render(template, tmp_path, variables=(), settings=()):
+    jinja = Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined, keep_trailing_newline=True)
+    script = tmp_path / template.stem
+    data = SimpleNamespace(**{**vars(load()), **dict(settings)})
+    script.write_text(jinja.get_template(str(template.relative_to(TEMPLATES))).render(host=SimpleNamespace(data=data),
+                                                                                       **COMMON, **dict(variables)))
+    return script
+
+
 @pytest.fixture(scope="module")
 def shellcheck():
     ensure_packages({"shellcheck": "shellcheck"})
@@ -51,13 +62,15 @@ def test_python_passes_ruff():
 @pytest.mark.parametrize("template,variables,settings", CASES,
                          ids=[f"{t.name}{'+' + ','.join(s) if s else ''}" for t, _, s in CASES])
 def test_rendered_script_passes_shellcheck(template, variables, settings, shellcheck, tmp_path):
-    jinja = Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined, keep_trailing_newline=True)
-    script = tmp_path / template.stem
-    data = SimpleNamespace(**{**vars(load()), **settings})
-    script.write_text(jinja.get_template(str(template.relative_to(TEMPLATES))).render(host=SimpleNamespace(data=data),
-                                                                                       **COMMON, **variables))
-    done = run([shellcheck, "--format=gcc", str(script)])
+    done = run([shellcheck, "--format=gcc", str(render(template, tmp_path, variables.items(), settings.items()))])
     assert done.returncode == 0, done.stdout
+
+
+@pytest.mark.parametrize("template", PYTHON, ids=[t.name for t in PYTHON])
+def test_rendered_python_script_passes_ruff(template, tmp_path):
+    done = run([sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise", "--config",
+                str(REPO / "pyproject.toml"), str(render(template, tmp_path.resolve()))])
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 @pytest.mark.parametrize("script", PLAIN, ids=[s.name for s in PLAIN])
