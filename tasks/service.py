@@ -26,7 +26,8 @@ def run_dev_service(restart_after=()):
                            dest=f"/etc/systemd/system/{d.dev_proxy_unit}.{kind}", user="root", group="root", mode="644")
             for kind in ("socket", "service")]
     units.reload_if_changed([unit, *door], "the dev server's units")
-    clear_failed_state(name=f"{d.dev_unit} not left failed", unit=d.dev_unit)
+    for name in (d.dev_unit, f"{d.dev_proxy_unit}.socket"):
+        clear_failed_state(name=f"{name} not left failed", unit=name)
     # A server that does not come up is reported once, with its journal, by the health gate.
     started = systemd.service(name=f"{d.dev_unit} enabled and running", service=d.dev_unit,
                               running=True, enabled=True, _ignore_errors=True)
