@@ -135,6 +135,10 @@ def test_adoption_carries_everything_and_a_second_run_changes_nothing(hand_made,
     pid = sb.ssh(f"systemctl show -p MainPID --value {settings.dev_unit}").stdout.strip()
     assert f"WAKE_API_KEY={CANARY}" in sb.ssh(f"tr '\\0' '\\n' < /proc/{pid}/environ").stdout
     assert sb.ssh(f"stat -c '%a %U' {settings.dev_env_file}").stdout.split() == ["600", settings.dev_user]
+    # The team's own copy stays where it was, its content untouched, readable by nobody else any more.
+    team_copy = f"{settings.dev_checkout}/{settings.adopt_secrets_file}"
+    assert sb.ssh(f"stat -c %a {team_copy}").stdout.strip() == "600"
+    assert CANARY in sb.ssh(f"cat {team_copy}").stdout
     listening = sb.ssh(f"ss -Hltn 'sport = :{settings.dev_port}'").stdout
     assert f"0.0.0.0:{settings.dev_port}" not in listening and f"127.0.0.1:{settings.dev_port}" in listening
     assert "restart-dev-server.sh" in sb.ssh(f"cat {settings.dev_checkout}/.git/hooks/post-merge.hand-made").stdout

@@ -13,7 +13,7 @@ from tests.harness import with_layout
 
 def test_production_snapshot_reads_production_and_backs_up_dev_first(pristine, settings):
     harness.deployed(pristine)
-    dev_only = harness.call_tool(pristine, "bootstrap_v2", {"name": "DevOnly"})["instanceId"]
+    dev_only = harness.bootstrap(pristine, "DevOnly")
     prod = f"find {settings.production_data_dir} -type f -print0 | sort -z | xargs -0 sha256sum"
     production_before = pristine.ssh(prod).stdout
     run = harness.deploy(pristine, deploy_file="snapshot.py")
@@ -61,7 +61,7 @@ def test_drill_the_droplet_dies_and_a_blank_host_is_rebuilt_from_the_backup_host
     from the backup host alone."""
     every = 20
     harness.deployed(pristine, *vault.settings("drill"), "--data", f"dev_backup_schedule=*:*:0/{every}")
-    survivor = harness.call_tool(pristine, "bootstrap_v2", {"name": "Survivor"})["instanceId"]
+    survivor = harness.bootstrap(pristine, "Survivor")
     written = int(pristine.ssh("date +%s").stdout)
     # Both timers stop at death: production's, on the same schedule, would otherwise prune under a lock.
     wait_for_backups_after_the_write(pristine, [settings.dev_backup_unit, settings.production_backup_unit], written,
@@ -130,7 +130,7 @@ def test_drill_the_whole_droplet_is_rebuilt_from_the_backup_host(scratch, blank,
     repository = vault.settings(f"whole-{layout}")
     production_before = harness.invocation(a, settings.production_unit)
     harness.deployed(a, *repository, "--data", f"dev_backup_schedule=*:*:0/{every}")
-    survivor = harness.call_tool(a, "bootstrap_v2", {"name": "WholeDroplet"})["instanceId"]
+    survivor = harness.bootstrap(a, "WholeDroplet")
     written = int(a.ssh("date +%s").stdout)
     wait_for_backups_after_the_write(a, [settings.dev_backup_unit, settings.production_backup_unit], written,
                                      4 * every)

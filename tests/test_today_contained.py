@@ -193,3 +193,21 @@ def test_a_hostile_commit_cannot_starve_production_and_is_rolled_back(scratch, f
         assert memory.isdigit() and int(memory) <= (3 << 29), f"{memory} bytes in {s.dev_slice}, above MemoryMax"
     fixed = harness.push_server(sb, server, "The hostile code taken out")
     harness.wait_until(lambda: harness.served_commit(sb) == fixed, 60)
+
+
+def test_switching_an_existing_checkout_to_another_branch_does_what_a_user_expects(scratch):
+    """A checkout of v2 (the diary's branch), with local changes, is switched to main (today's): the
+    changes in a stash, the checkout on main, main served; no "cannot fast-forward" between branches."""
+    sb = harness.with_layout(Sandbox(scratch.name, scratch.subnet, layout="2026"))
+    baseline.up(sb)
+    s = sb.settings
+    harness.deployed(sb, "--data", "dev_branch=v2")
+    tracked = sb.ssh(f"git -C {s.dev_checkout} ls-files data | grep '\\.json$' | head -n 1").stdout.strip()
+    sb.ssh(f"cd {s.dev_checkout} && echo '{{\"edited\": \"before the switch\"}}' > {tracked}")
+    run = harness.deployed(sb)
+    assert "hacs-dev-update: switched from v2 to main" in run.output, run.output[-3000:]
+    assert sb.ssh(f"git -C {s.dev_checkout} rev-parse --abbrev-ref HEAD").stdout.strip() == "main"
+    assert "before the switch" in sb.ssh(f"git -C {s.dev_checkout} stash show -p stash@{{0}}").stdout
+    assert harness.served_commit(sb) == upstream.head(sb.upstream_repo, "main")
+    assert harness.deploy(sb).changed == []
+
