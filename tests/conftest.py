@@ -84,8 +84,11 @@ def deployed(request, figures, name_and_subnet, layout: str):
         needs_fixture(upstream.SHARED_APP)
     if layout == "2026":
         needs_fixture(layouts.named(layout).main_app)
-    figures[f"app the deployed sandbox serves ({layout})"] = app or "the stand-in (sandbox/standin-app)"
     sandbox = with_layout(baseline.up(Sandbox(*name_and_subnet, app=app, layout=layout)))
+    branch = sandbox.settings.dev_branch
+    figures[f"app the deployed sandbox serves ({layout}, on {branch})"] = (
+        str(layouts.named(layout).main_app) if branch == "main" and layouts.named(layout).main_app
+        else app or "the stand-in (sandbox/standin-app)")
     try:
         before = production.snapshot(harness.testinfra_host(sandbox), sandbox.settings)
         first = harness.deploy(sandbox)
