@@ -172,6 +172,7 @@ dev_bounds_unit = "hacs-dev-bounds"   # .service checks, .timer schedules
 # The app's log files (its checkout's logs/): rotated above this size, this many kept, compressed.
 dev_log_max = "20M"
 dev_log_keep = 3
+dev_logrotate_conf = "/etc/logrotate.d/hacs-dev"   # hacs-dev-bounds runs it (logrotate's own timer is daily)
 
 # A process other than dev_unit listening on dev_port (the diary found the old dev server
 # running from production's directory for eleven days) stops the deploy, which names it. True

@@ -14,7 +14,7 @@ def bound_the_dev_environment():
     slice_unit = files.template(name=f"Slice {d.dev_slice}", src=template("etc/systemd/system/hacs-dev.slice.j2"),
                                 dest=f"/etc/systemd/system/{d.dev_slice}", user="root", group="root", mode="644")
     files.template(name="The app's log files rotated and capped", src=template("etc/logrotate.d/hacs-dev.j2"),
-                   dest="/etc/logrotate.d/hacs-dev", user="root", group="root", mode="644")
+                   dest=d.dev_logrotate_conf, user="root", group="root", mode="644")
     files.template(name=f"Script {d.dev_bounds_script}", src=template("usr/local/sbin/hacs-dev-bounds.j2"),
                    dest=d.dev_bounds_script, user="root", group="root", mode="755")
     written = [

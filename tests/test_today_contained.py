@@ -111,7 +111,7 @@ def test_the_dev_units_run_bounded_in_their_slice(sb):
         f"systemctl show -p Slice -p MemoryMax -p TasksMax -p LimitNPROC -p CPUWeight -p CPUQuotaPerSecUSec "
         f"-p Nice -p CPUSchedulingPolicy -p IOWeight -p OOMScoreAdjust {s.dev_unit}").stdout.splitlines())
     assert shown["Slice"] == s.dev_slice
-    assert shown["MemoryMax"] == str(1 << 30)
+    assert shown["MemoryMax"] == str(int(sb.ssh(f"numfmt --from=iec {s.dev_server_memory_max}").stdout))
     assert (shown["TasksMax"], shown["LimitNPROC"]) == (str(s.dev_tasks_max), str(s.dev_process_limit))
     assert (shown["Nice"], shown["OOMScoreAdjust"], shown["CPUWeight"]) == ("19", "1000", str(s.dev_cpu_weight))
     assert shown["CPUSchedulingPolicy"] == "5", "SCHED_IDLE"

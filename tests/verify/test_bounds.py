@@ -30,6 +30,6 @@ def test_the_disk_floor_is_watched_and_not_crossed(host, settings):
 
 
 def test_the_apps_logs_are_capped(host, settings):
-    rotation = host.file("/etc/logrotate.d/hacs-dev").content_string
+    rotation = host.file(settings.dev_logrotate_conf).content_string
     assert f"{settings.dev_checkout}/logs/*.log" in rotation and f"size {settings.dev_log_max}" in rotation
-    assert host.run("logrotate --debug /etc/logrotate.d/hacs-dev").rc == 0
+    assert host.run(f"logrotate --debug {settings.dev_logrotate_conf}").rc == 0
