@@ -155,9 +155,15 @@ dev_cpu_quota = "100%"          # at most one of the two cores, however many loo
 # Scheduling that holds without the cpu and io controllers: the lowest nice, and the idle classes, in
 # which the dev server (and all it spawns) gets the CPU and the disk only when nothing else wants them.
 # Measured with a hostile commit (a busy loop per core, a memory balloon, a disk filler): with nice 19
-# and SCHED_BATCH production's p99 went from 4.0 to 9.4 ms; the idle classes hold it (bench, README).
+# and SCHED_BATCH production's p99 went from 4.0 to 9.4 ms; the idle classes hold the median, dev_cpus the tail.
 dev_nice = 19
 dev_cpu_scheduling = "idle"
+# The CPUs every dev unit may run on (sched_setaffinity: holds with no cpu or cpuset controller): the
+# second of the droplet's two, so production and its services always have a core no dev process runs on,
+# and dev never takes more than one core whatever it spawns. Measured here with two busy loops at
+# SCHED_IDLE: production's p99 4.7 -> 8.9 ms on any core, 5.2 -> 6.0 ms on this one. systemd's syntax
+# ("1", "2-3"); None lets dev run anywhere (a one-core host). Checked against the host's CPUs.
+dev_cpus = "1"
 dev_io_scheduling = "idle"
 dev_io_weight = 10              # production's default is 100; the oneshots also run in the idle IO class
 # OOM: the kernel takes dev first, whatever the numbers say.

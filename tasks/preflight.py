@@ -10,6 +10,7 @@ from pyinfra import host, logger
 from pyinfra.api import deploy
 from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import FileContents
+from pyinfra.facts.hardware import Cpus
 
 from tasks import facts, rules
 from tasks.adoption import data_root
@@ -108,7 +109,7 @@ def host_problems(d) -> list[str]:
     if nginx is not None and not nginx[0]:
         problems.append(f"production_nginx_site: nginx -t already fails before this deploy touched anything "
                         f"({nginx[1]}); fix production's nginx configuration first, bastion changes nothing in nginx until then")
-    return problems + package_problems(d)
+    return problems + rules.cpu_problems(d, host.get_fact(Cpus)) + package_problems(d)
 
 
 @deploy("Preflight")

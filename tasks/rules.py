@@ -133,7 +133,34 @@ def settings_problems(d) -> list[str]:
                         f"host:/path for a data root on the host, or None")
     if d.dev_local_changes not in ("stash", "fail"):
         problems.append(f"dev_local_changes={d.dev_local_changes!r}: use stash or fail")
+    if d.dev_cpus is not None and cpu_list(d.dev_cpus) is None:
+        problems.append(f"dev_cpus={d.dev_cpus!r}: not a CPU list; give systemd's syntax (e.g. 1 or 2-3), or None")
     return problems
+
+
+def cpu_list(value) -> set[int] | None:
+    """The CPUs of a CPUAffinity= value ("1", "0 2", "2-3,5"); None when it is not one."""
+    cpus = set()
+    for part in re.split(r"[\s,]+", str(value).strip()):
+        match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not match or int(match[2] or match[1]) < int(match[1]):
+            return None
+        cpus.update(range(int(match[1]), int(match[2] or match[1]) + 1))
+    return cpus
+
+
+def cpu_problems(d, online: int) -> list[str]:
+    """dev_cpus against the host's CPUs: each must exist, and one at least must stay dev's-free."""
+    if d.dev_cpus is None or not online:
+        return []
+    wanted = cpu_list(d.dev_cpus) or set()
+    fix = f"e.g. {online - 1}" if online > 1 else "None on a one-core host"
+    if max(wanted) >= online:
+        return [f"dev_cpus={d.dev_cpus}: the host has {online} CPU(s) (0-{online - 1}); name one it has ({fix})"]
+    if len(wanted) >= online:
+        return [f"dev_cpus={d.dev_cpus}: that is every CPU of the host, none left to production alone; "
+                f"name fewer ({fix})"]
+    return []
 
 
 def backup_settings_problems(d) -> list[str]:

@@ -26,6 +26,8 @@ BAD_SETTINGS = [
     ("dev_catalog_source=files/no-such-catalog", "dev_catalog_source=files/no-such-catalog: no such folder in this project"),
     ("dev_runtime_dir=/var/run-hacs", "dev_runtime_dir='/var/run-hacs': give /run/NAME"),
     ("dev_local_changes=keep", "dev_local_changes='keep': use stash or fail"),
+    ("dev_cpus=second", "dev_cpus='second': not a CPU list"),
+    ("dev_cpus=3-1", "dev_cpus='3-1': not a CPU list"),
     ("backup_repository=ftp://backup-host/restic", "backup_repository='ftp://backup-host/restic': not a restic repository"),
     ("backup_repository=/srv/hacs-dev/data/restic", "backup_repository=/srv/hacs-dev/data/restic: overlaps dev_data_dir"),
     ("backup_ssh_key=no-such-key", "backup_ssh_key=no-such-key: no such file on this machine"),
@@ -45,6 +47,23 @@ def test_a_bad_setting_gets_one_line_naming_it(setting, message):
 
 def test_the_defaults_pass():
     assert rules.settings_problems(load()) == []
+
+
+def test_dev_cpus_read_as_systemd_reads_them():
+    assert rules.cpu_list("1") == {1} and rules.cpu_list("0 2") == {0, 2} and rules.cpu_list("2-3,5") == {2, 3, 5}
+
+
+@pytest.mark.parametrize("value, online, message", [
+    ("1", 1, "dev_cpus=1: the host has 1 CPU(s) (0-0); name one it has (None on a one-core host)"),
+    ("0-1", 2, "dev_cpus=0-1: that is every CPU of the host, none left to production alone; name fewer (e.g. 1)"),
+    ("4", 4, "dev_cpus=4: the host has 4 CPU(s) (0-3); name one it has (e.g. 3)"),
+])
+def test_dev_cpus_that_the_host_lacks_or_that_leave_production_none_are_refused(value, online, message):
+    assert rules.cpu_problems(load({"dev_cpus": value}), online) == [message]
+
+
+def test_the_default_cpus_fit_the_droplet_and_none_fits_any_host():
+    assert rules.cpu_problems(load(), 2) == [] and rules.cpu_problems(load({"dev_cpus": None}), 1) == []
 
 
 def production_of_today(**changes) -> Production:

@@ -87,6 +87,14 @@ def test_it_is_the_kernels_first_choice_and_last_in_line(host, settings):
     assert show(host, settings, "LimitNPROC") == str(settings.dev_process_limit)
 
 
+def test_every_dev_process_runs_on_the_dev_cpus_alone(host, settings):
+    if settings.dev_cpus is None:
+        pytest.skip("dev_cpus=None: dev may run on any CPU")
+    allowed = host.check_output(f"for p in $(pgrep -u {settings.dev_user}); do "
+                                f"grep -h Cpus_allowed_list /proc/$p/status; done 2>/dev/null | sort -u")
+    assert allowed.split() == ["Cpus_allowed_list:", str(settings.dev_cpus)], allowed
+
+
 def test_listens_on_loopback_only(host, settings):
     assert host.socket(f"tcp://{settings.dev_listen_address}:{settings.dev_port}").is_listening
     assert not host.socket(f"tcp://0.0.0.0:{settings.dev_port}").is_listening
