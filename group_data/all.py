@@ -266,6 +266,16 @@ backup_ssh_key = None
 # known_hosts line(s) of the backup host (a file on this machine), checked strictly. None: the host
 # learns the backup host's key at its first connection.
 backup_ssh_known_hosts = None
+# Append-only from the droplet: True when the backup host was set up by backup_host.py (below). Whoever
+# gets root on the droplet (the dev server runs code pushed by many hands there) could otherwise delete
+# or rewrite every snapshot with the droplet's own key. With it, that key is forced on the backup host
+# into `rclone serve restic --stdio --append-only` for the repository's path: the droplet adds snapshots
+# and reads them (a restore works as before), and cannot delete or overwrite one. Retention and the
+# check then run on the backup host, by its own timers, never with the droplet's key; the droplet stops
+# pruning and checking. Needs an sftp backup_repository and backup_ssh_key (the key the host forces).
+# What stays open: root on the droplet reads the backups (it holds the password), and can add junk or
+# stop backing up (the dead man's switch below says so).
+backup_append_only = False
 # More environment for restic (S3 or B2 keys...): a KEY=value file on this machine, copied 0600.
 backup_credentials_file = None
 # On the host: root-only copies of the above, and restic with them (e.g. `bastion-restic snapshots`).
@@ -309,6 +319,23 @@ backup_ping_url = None               # the dev data's hourly backup
 production_backup_ping_url = None    # production's data's backup
 backup_check_ping_url = None         # the daily check of the repository
 dev_rollback_ping_url = None         # the follow path: URL on a deploy, URL/fail on a rollback
+# The backup host (backup_host.py, BASTION_TARGET=its address): backup_repository's user and path, the
+# droplet's key (backup_ssh_key's public half) forced into the append-only server, restic and rclone, and
+# the repository's upkeep by timers of its own, run as the repository's user with the operator's password
+# (backup_password_file, copied root-only): `restic forget --prune` with dev_backup_retention over the
+# routine snapshots of every host and series (labelled ones are never forgotten), and `restic check`
+# reading dev_backup_check_read_data (pinging backup_check_ping_url). The backup host is trusted: it holds
+# the password, as the operator's machine does.
+backup_host_config_dir = "/etc/bastion/backup-host"
+backup_host_state_dir = "/var/lib/bastion-backup-host"
+backup_host_prune_script = "/usr/local/sbin/bastion-repository-prune"
+backup_host_prune_unit = "bastion-repository-prune"   # .service runs the script, .timer schedules it
+backup_host_prune_schedule = "daily"
+backup_host_prune_ping_url = None
+backup_host_check_script = "/usr/local/sbin/bastion-repository-check"
+backup_host_check_unit = "bastion-repository-check"
+backup_host_check_schedule = "daily"
+backup_host_packages = ["restic", "rclone"]
 # Tar archives (the adoption's, and those of before restic, with secrets in its secrets/). They stay where
 # they are, and each is imported once into the repository (tag "imported"), so they leave the host.
 dev_backups_dir = "/srv/hacs-dev/backups"

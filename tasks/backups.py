@@ -7,8 +7,8 @@ from pathlib import Path
 
 from pyinfra import host
 from pyinfra.api import deploy, operation
-from pyinfra.facts.files import Directory, FileContents, Sha256File
-from pyinfra.operations import files
+from pyinfra.facts.files import Directory, File, FileContents, Sha256File
+from pyinfra.operations import files, systemd
 
 from tasks import jinja, template, units
 from tasks.facts import PresentPaths, production
@@ -96,10 +96,14 @@ def schedule_backups():
     writable = [d.dev_backups_dir, d.backup_cache_dir] + ([repository] if repository else [])
     scripts = {
         d.dev_backup_script: "usr/local/sbin/hacs-dev-backup.j2",
-        d.dev_backup_check_script: "usr/local/sbin/hacs-dev-backup-check.j2",
         d.dev_restore_script: "usr/local/sbin/hacs-dev-restore.j2",
     }
-    timers = {d.dev_backup_unit: "hacs-dev-backup", d.dev_backup_check_unit: "hacs-dev-backup-check"}
+    timers = {d.dev_backup_unit: "hacs-dev-backup"}
+    if d.backup_append_only:
+        stop_timer(f"{d.dev_backup_check_unit}.timer", "the backup host checks the repository, not this host's key")
+    else:
+        scripts[d.dev_backup_check_script] = "usr/local/sbin/hacs-dev-backup-check.j2"
+        timers[d.dev_backup_check_unit] = "hacs-dev-backup-check"
     prod = production(d)
     if host.get_fact(Directory, path=prod.data_root):
         scripts[d.production_backup_script] = "usr/local/sbin/hacs-production-backup.j2"
@@ -115,6 +119,12 @@ def schedule_backups():
         for kind in ("service", "timer")
     ]
     units.enabled_and_current([f"{unit}.timer" for unit in timers], written, "the backup timers")
+
+
+def stop_timer(timer: str, why: str):
+    """A timer of an earlier deploy stopped and disabled; its unit and script stay where they are."""
+    if host.get_fact(File, path=f"/etc/systemd/system/{timer}"):
+        systemd.service(name=f"{timer} stopped: {why}", service=timer, running=False, enabled=False)
 
 
 def production_leftovers(prod) -> list[str]:

@@ -47,7 +47,11 @@ def unit_name(name: str) -> str:
 def sftp_target(repository: str) -> dict | None:
     """user@host and port of an sftp repository (restic's two spellings), else None."""
     found = SFTP_SHORT.match(repository) or SFTP_URL.match(repository)
-    return {"login": found["login"], "port": found.groupdict().get("port")} if found else None
+    if not found:
+        return None
+    path = found["path"] if found.re is SFTP_SHORT else "/" + found["path"]
+    return {"login": found["login"], "port": found.groupdict().get("port"), "path": path,
+            "user": found["login"].split("@")[0] if "@" in found["login"] else None}
 
 
 def local_repository(repository: str) -> str | None:
@@ -186,6 +190,10 @@ def backup_settings_problems(d) -> list[str]:
     if not re.fullmatch(r"(100|[1-9][0-9]?)(\.[0-9]+)?%|[1-9][0-9]*/[1-9][0-9]*", str(d.dev_backup_check_read_data)):
         problems.append(f"dev_backup_check_read_data={d.dev_backup_check_read_data!r}: give a share restic check "
                         f"reads, e.g. 10% or 1/7")
+    if d.backup_append_only and not (sftp_target(repository) and sftp_target(repository)["user"] and d.backup_ssh_key):
+        problems.append("backup_append_only=True: needs an sftp backup_repository with its user "
+                        "(sftp:USER@backup-host:/path, the host backup_host.py set up) and backup_ssh_key (the key it "
+                        "forces); set both, or backup_append_only=False")
     source = d.restore_from
     if source and not restore_is_snapshot(source) and not str(source).startswith("host:") \
             and not Path(source).is_file():
@@ -195,6 +203,21 @@ def backup_settings_problems(d) -> list[str]:
     if restore and not restore_is_snapshot(restore):
         problems.append(f"production_restore_from={restore}: give latest or a snapshot id "
                         f"(`bastion-restic snapshots --tag production` lists them)")
+    return problems
+
+
+def backup_host_settings_problems(d) -> list[str]:
+    """backup_host.py: the repository it keeps and the key it forces, both named, before the host changes."""
+    target = sftp_target(str(d.backup_repository or ""))
+    if not (target and target["user"]):
+        return [f"backup_repository={d.backup_repository!r}: backup_host.py keeps an sftp repository; give "
+                f"sftp:USER@backup-host:/path (the user and path it sets up on this host)"]
+    problems = []
+    if not d.backup_ssh_key or not (REPO / d.backup_ssh_key).is_file():
+        problems.append(f"backup_ssh_key={d.backup_ssh_key!r}: backup_host.py forces the droplet's key; give the "
+                        f"private key file on this machine that deploy.py gives the droplet")
+    if not re.fullmatch(r"/var/lib/[A-Za-z0-9._-]+", str(d.backup_host_state_dir)):
+        problems.append(f"backup_host_state_dir={d.backup_host_state_dir!r}: give /var/lib/NAME (systemd makes it)")
     return problems
 
 

@@ -43,6 +43,20 @@ class Vault:
         return ("--data", f"backup_repository={self.url(name)}", "--data", f"backup_ssh_key={self.key}",
                 "--data", f"backup_ssh_known_hosts={self.known_hosts}")
 
+    @property
+    def append_only_key(self):
+        """The droplet's key to an append-only repository: a key of its own, since the host forces it."""
+        key = self.machine.state / "append-only-key"
+        if not key.exists():
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "bastion-append-only", "-f", str(key)],
+                           check=True, stdin=subprocess.DEVNULL)
+        return key
+
+    def append_only_settings(self, name: str) -> tuple[str, ...]:
+        """The --data of a repository that backup_host.py keeps: for it, and for the droplet's deploy."""
+        return ("--data", f"backup_repository={self.url(name)}", "--data", f"backup_ssh_key={self.append_only_key}",
+                "--data", f"backup_ssh_known_hosts={self.known_hosts}", "--data", "backup_append_only=True")
+
     def ssh(self, command: str, **kwargs) -> subprocess.CompletedProcess:
         return self.machine.ssh(command, **kwargs)
 

@@ -33,6 +33,7 @@ BAD_SETTINGS = [
     ("backup_ssh_key=no-such-key", "backup_ssh_key=no-such-key: no such file on this machine"),
     ('dev_backup_retention={"forever": 1}', "dev_backup_retention={'forever': 1}: give counts for restic forget"),
     ("dev_backup_check_read_data=all", "dev_backup_check_read_data='all': give a share restic check reads"),
+    ("backup_append_only=True", "backup_append_only=True: needs an sftp backup_repository with its user"),
     ("restore_from=yesterday", "restore_from=yesterday: not a snapshot and no such file on this machine"),
     ("production_restore_from=yesterday", "production_restore_from=yesterday: give latest or a snapshot id"),
 ]
@@ -141,3 +142,16 @@ def test_refuse_prints_one_line_each_and_stops(capsys):
     err = capsys.readouterr().err
     assert "preflight on sandbox: 2 problem(s); nothing on the host was changed:\n  one: wrong; fix it\n  two" in err
     rules.refuse("sandbox", [])
+
+
+def test_the_backup_host_playbook_names_what_it_lacks(tmp_path):
+    key = tmp_path / "key"
+    key.write_text("not checked here")
+    assert rules.backup_host_settings_problems(load()) == [
+        "backup_repository='/var/backups/bastion/restic': backup_host.py keeps an sftp repository; give "
+        "sftp:USER@backup-host:/path (the user and path it sets up on this host)"]
+    sftp = {"backup_repository": "sftp:restic@vault:/srv/restic/droplet"}
+    assert rules.backup_host_settings_problems(load(sftp))[0].startswith("backup_ssh_key=None: backup_host.py forces")
+    assert rules.backup_host_settings_problems(load({**sftp, "backup_ssh_key": str(key)})) == []
+    assert rules.sftp_target("sftp://restic@vault:2222/srv/restic/droplet") == {
+        "login": "restic@vault", "port": "2222", "path": "/srv/restic/droplet", "user": "restic"}
