@@ -24,6 +24,10 @@ production_nginx_site = "/etc/nginx/sites-available/smoothcurves-nexus"
 server_name = "smoothcurves.nexus"
 tls_certificate = "/etc/letsencrypt/live/smoothcurves.nexus/fullchain.pem"
 tls_certificate_key = "/etc/letsencrypt/live/smoothcurves.nexus/privkey.pem"
+# certbot's whole state (account, renewal configuration, the certificates: live/ symlinks into
+# archive/): in production's encrypted backup, and put back by production.py before nginx serves, so a
+# rebuilt droplet serves the live certificates the moment DNS points at it. None: left out.
+production_tls_dir = "/etc/letsencrypt"
 # The droplet's second site: static files, its own certificate. Its file is named after the domain;
 # it sorts after smoothcurves-nexus, which so stays the default 443 server (the team's proxy client
 # sends the IP as Host).

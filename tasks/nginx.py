@@ -55,10 +55,16 @@ def certificate_for(name: str, letsencrypt: str, playbook: str) -> tuple[str, st
     operation that makes it): (certificate, key, changes)."""
     if host.get_fact(File, path=letsencrypt):
         return letsencrypt, str(Path(letsencrypt).with_name("privkey.pem")), []
-    stem = f"{host.data.selfsigned_certificates_dir}/selfsigned-{name}"
-    certificate, key = f"{stem}.crt", f"{stem}.key"
+    certificate, key, changes = self_signed_for(name)
     logger.warning(f"{host.print_prefix}no certificate at {letsencrypt}: {name} is served with the self-signed "
                    f"{certificate}; once DNS points here, `certbot certonly --nginx -d {name}` and run {playbook} again")
+    return certificate, key, changes
+
+
+def self_signed_for(name: str) -> tuple[str, str, list]:
+    """A self-signed certificate for name, clearly named so, and the operation that makes it when missing."""
+    stem = f"{host.data.selfsigned_certificates_dir}/selfsigned-{name}"
+    certificate, key = f"{stem}.crt", f"{stem}.key"
     return certificate, key, [self_signed_certificate(name=f"Self-signed certificate for {name}, named so",
                                                       certificate=certificate, key=key, server_name=name)]
 

@@ -15,7 +15,7 @@ from tasks import jinja, template, units
 from tasks.backups import backup_host_problems
 from tasks.facts import DirectoryEntries, production
 from tasks.health import quote
-from tasks.nginx import certificate_for
+from tasks.nginx import certificate_for, self_signed_for
 from tasks.output import reported
 from tasks.rules import backup_settings_problems, refuse
 
@@ -131,26 +131,50 @@ def build_production():
                     enabled=True)
     systemd.service(name=f"{d.production_unit} restarted on a new unit or code", service=d.production_unit,
                     running=True, restarted=True, _if=lambda: any(op.did_change() for op in (unit, code, libraries, *restored)))
-    publish_sites(d)
+    publish_sites(d, certificates_may_come=bool(restored) and bool(d.production_tls_dir))
     production_is_healthy(name="Production healthy, directly and through nginx", port=d.production_port,
                           server_name=d.server_name, timeout=d.production_health_timeout_seconds)
     for what, why in d.production_not_rebuilt.items():
         logger.warning(f"{host.print_prefix}not rebuilt by production.py: {what} ({why})")
 
 
-def publish_sites(d):
+def site_with_certificate(name: str, source: str, dest: str, letsencrypt: str, may_come: bool, **context) -> list:
+    """A site with name's Let's Encrypt certificate when the host has it, else a self-signed one. When the
+    restore of this very run may bring certbot's state, both are rendered aside and the one to serve is
+    chosen on the host after the restore, so a rebuilt droplet serves its live certificate at once."""
+    key = str(Path(letsencrypt).with_name("privkey.pem"))
+    if host.get_fact(File, path=letsencrypt) or not may_come:
+        certificate, certificate_key, changes = certificate_for(name, letsencrypt, "production.py")
+        return [files.template(name=f"Site {name}", src=template(source), dest=dest, certificate=certificate,
+                               certificate_key=certificate_key, mode="644", **context), *changes]
+    stem = f"{host.data.bastion_state_dir}/sites/{Path(dest).name}"
+    self_signed, self_signed_key, changes = self_signed_for(name)
+    logger.warning(f"{host.print_prefix}no certificate at {letsencrypt} yet: {name} is served with it if the restore "
+                   f"brings it, else with the self-signed {self_signed}")
+    staged = [files.directory(name="Sites rendered aside", path=str(Path(stem).parent), mode="755"),
+              files.template(name=f"Site {name} with its Let's Encrypt certificate, aside", src=template(source),
+                             dest=f"{stem}.letsencrypt", certificate=letsencrypt, certificate_key=key, mode="644", **context),
+              files.template(name=f"Site {name} with a self-signed certificate, aside", src=template(source),
+                             dest=f"{stem}.self-signed", certificate=self_signed, certificate_key=self_signed_key,
+                             mode="644", **context)]
+    chosen = server.shell(name=f"Site {name}: the restored certificate when the restore brought one, else self-signed",
+                          commands=[f"if [ -e {letsencrypt} ]; then cp {stem}.letsencrypt {dest}; "
+                                    f"else cp {stem}.self-signed {dest}; fi; chmod 644 {dest}"])
+    return [*staged, *changes, chosen]
+
+
+def publish_sites(d, certificates_may_come: bool):
     """Both sites under the droplet's own file names; nexus first in sites-enabled, so it stays the default
     443 server (the team's proxy client sends the IP as Host)."""
     dev_include = f"include {d.dev_nginx_snippet};" if host.get_fact(File, path=d.dev_nginx_snippet) else None
-    nexus_certificate, nexus_key, nexus_changes = certificate_for(d.server_name, d.tls_certificate, "production.py")
-    art_certificate, art_key, art_changes = certificate_for(d.production_art_server_name, d.production_art_certificate,
-                                                            "production.py")
+    site_files = [
+        site_with_certificate(d.server_name, "etc/nginx/sites-available/smoothcurves-nexus.j2", d.production_nginx_site,
+                              d.tls_certificate, certificates_may_come, dev_include=dev_include),
+        site_with_certificate(d.production_art_server_name, "etc/nginx/sites-available/smoothcurves.art.j2",
+                              d.production_art_site, d.production_art_certificate, certificates_may_come),
+    ]
     sites = [
-        files.template(name="Site smoothcurves.nexus", src=template("etc/nginx/sites-available/smoothcurves-nexus.j2"),
-                       dest=d.production_nginx_site, certificate=nexus_certificate, certificate_key=nexus_key,
-                       dev_include=dev_include, mode="644"),
-        files.template(name="Site smoothcurves.art", src=template("etc/nginx/sites-available/smoothcurves.art.j2"),
-                       dest=d.production_art_site, certificate=art_certificate, certificate_key=art_key, mode="644"),
+        *[op for ops in site_files for op in ops],
         files.directory(name="smoothcurves.art document root", path=d.production_art_root, mode="755"),
         files.directory(name="Per-instance routes (claw instances)", path=d.production_claw_routes_dir, mode="755"),
         placeholder_page(name="smoothcurves.art front page (only if none)", root=d.production_art_root,
@@ -158,7 +182,6 @@ def publish_sites(d):
         *[files.link(name=f"Site {Path(site).name} enabled", path=f"/etc/nginx/sites-enabled/{Path(site).name}",
                      target=site) for site in (d.production_nginx_site, d.production_art_site)],
         files.link(name="nginx's default site disabled", path="/etc/nginx/sites-enabled/default", present=False),
-        *nexus_changes, *art_changes,
     ]
     changed = lambda: any(op.did_change() for op in sites)  # noqa: E731
     server.shell(name="nginx -t", commands=["nginx -t"], _if=changed)

@@ -119,6 +119,16 @@ def production_checksums(sandbox, s) -> str:
                        f"xargs -0 sha256sum{secrets}").stdout
 
 
+def served_certificates(sandbox, settings) -> dict[str, str]:
+    """The serial of the certificate nginx serves for each of the droplet's names."""
+    serials = {}
+    for name in (settings.server_name, settings.production_art_server_name):
+        serials[name] = sandbox.ssh(f"openssl s_client -connect 127.0.0.1:443 -servername {name} </dev/null 2>/dev/null "
+                                    f"| openssl x509 -noout -serial").stdout.strip()
+        assert serials[name].startswith("serial="), (name, serials[name])
+    return serials
+
+
 @pytest.mark.parametrize("layout", ["2025", "2026"])
 def test_drill_the_whole_droplet_is_rebuilt_from_the_backup_host(scratch, blank, vault, figures, layout):
     """Production and dev both: A backs up production's data (read only) and the dev data to the backup
@@ -140,6 +150,7 @@ def test_drill_the_whole_droplet_is_rebuilt_from_the_backup_host(scratch, blank,
     assert "instances/" in production_on_a
     unit_on_a = production_unit(a, settings)
     dev_on_a = tree_checksums(a, settings.dev_data_dir)
+    certificates_on_a = served_certificates(a, settings)
     a.down()
 
     started = time.monotonic()
@@ -150,6 +161,11 @@ def test_drill_the_whole_droplet_is_rebuilt_from_the_backup_host(scratch, blank,
                                 deploy_file="production.py", env=target)
     assert production.returncode == 0, production.output[-6000:]
     assert "not rebuilt by production.py: qdrant.service" in production.output
+    # certbot's state came back before nginx served: the same certificates, its symlinks kept.
+    assert served_certificates(b, settings) == certificates_on_a
+    assert b.ssh(f"readlink {settings.tls_certificate}").stdout.strip() == \
+        f"../../archive/{settings.server_name}/fullchain1.pem"
+    assert b.ssh(f"test -f /etc/letsencrypt/renewal/{settings.server_name}.conf").returncode == 0
     dev = harness.deploy(b, *repository, *upstream, "--data", "restore_from=latest", env=target)
     assert dev.returncode == 0, dev.output[-6000:]
     rto = time.monotonic() - started

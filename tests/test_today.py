@@ -38,6 +38,10 @@ def test_productions_real_data_is_backed_up_and_its_leftovers_once_apart(sb):
     listing = sb.ssh(f"{restic} ls --no-lock {routine['short_id']}").stdout
     assert f"{VOLUME}/instances/Lupo-f63b/diary.md" in listing
     assert f"{VOLUME}/roles/Developer/role.json" in listing
+    assert sb.settings.production_tls_dir in paths, "certbot's state, for a rebuilt droplet's TLS"
+    links = json.loads("[" + ",".join(sb.ssh(f"{restic} ls --no-lock --json {routine['short_id']} "
+                                             f"{sb.settings.production_tls_dir}/live").stdout.splitlines()) + "]")
+    assert {x["path"]: x.get("type") for x in links if "path" in x}[sb.settings.tls_certificate] == "symlink"
     [leftovers] = snapshots(sb, "leftovers")
     assert set(leftovers["tags"]) == {"production", "kept", "leftovers"}
     assert {f"{VOLUME}/{name}" for name in ("production", "production-data", "v2-dev", "v2-dev-data")} <= \

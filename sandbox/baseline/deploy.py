@@ -33,13 +33,22 @@ def lay(files_by_path: dict[str, str], why: str, mode: str | None = None):
 
 
 def certificates():
-    """Self-signed stand-ins at the Let's Encrypt paths (the sandbox has no DNS)."""
+    """Self-signed stand-ins laid out as certbot lays out its own (the sandbox has no DNS): the files in
+    archive/NAME/*1.pem, live/NAME/* symlinks to them, renewal/NAME.conf."""
     for name, certificate in ((p.name, p.certificate), (p.art_name, p.art_certificate)):
-        cert_dir = str(Path(certificate).parent)
-        files.directory(name=f"Let's Encrypt live directory of {name}", path=cert_dir)
+        live, archive = str(Path(certificate).parent), f"/etc/letsencrypt/archive/{name}"
+        files.directory(name=f"Let's Encrypt directories of {name}", path=archive)
+        files.directory(name=f"Let's Encrypt live directory of {name}", path=live)
         server.shell(name=f"Self-signed stand-in for the Let's Encrypt certificate of {name}", commands=[
-            f"test -s {certificate} || openssl req -x509 -newkey rsa:2048 -nodes -days 90 -subj /CN={name} "
-            f"-addext subjectAltName=DNS:{name} -keyout {cert_dir}/privkey.pem -out {certificate} 2>/dev/null"])
+            f"test -s {archive}/fullchain1.pem || {{ openssl req -x509 -newkey rsa:2048 -nodes -days 90 -subj /CN={name} "
+            f"-addext subjectAltName=DNS:{name} -keyout {archive}/privkey1.pem -out {archive}/cert1.pem 2>/dev/null && "
+            f"cp {archive}/cert1.pem {archive}/fullchain1.pem && cp {archive}/cert1.pem {archive}/chain1.pem; }}",
+            *[f"ln -sfn ../../archive/{name}/{part}1.pem {live}/{part}.pem" for part in ("cert", "chain", "fullchain", "privkey")]])
+        lay({f"/etc/letsencrypt/renewal/{name}.conf":
+             f"# renew_before_expiry = 30 days\nversion = 2.1.0\narchive_dir = {archive}\ncert = {live}/cert.pem\n"
+             f"privkey = {live}/privkey.pem\nchain = {live}/chain.pem\nfullchain = {live}/fullchain.pem\n\n"
+             f"[renewalparams]\nauthenticator = nginx\ninstaller = nginx\nserver = https://acme-v02.api.letsencrypt.org/directory\n"},
+            "certbot's renewal configuration")
     lay({f"{p.art_root}/index.html": "<!doctype html><title>Smooth Curves</title><h1>Smooth Curves</h1>\n"},
         "smoothcurves.art")
 
