@@ -173,9 +173,11 @@ else:
     production = report["production_backup"]
     newest = production["newest_snapshot"]
     if newest and "error" not in newest:
-        root = os.path.commonpath(newest["paths"]) if len(newest["paths"]) > 1 else os.path.dirname(newest["paths"][0])
+        # Its data root's entries relative to it; what lies elsewhere (certbot's state) as it is.
+        data = [path for path in newest["paths"] if not path.startswith("/etc/")] or newest["paths"]
+        root = os.path.commonpath(data) if len(data) > 1 else os.path.dirname(data[0])
         lines.append(f"  production newest snapshot {newest['id']}, {age(newest['age_seconds'])} old, of {root}: "
-                     + " ".join(os.path.relpath(path, root) for path in newest["paths"]))
+                     + " ".join(os.path.relpath(path, root) if path in data else path for path in newest["paths"]))
     else:
         lines.append("  production no snapshot of production's data yet")
     run = production["last_run"]

@@ -28,6 +28,13 @@ tls_certificate_key = "/etc/letsencrypt/live/smoothcurves.nexus/privkey.pem"
 # archive/): in production's encrypted backup, and put back by production.py before nginx serves, so a
 # rebuilt droplet serves the live certificates the moment DNS points at it. None: left out.
 production_tls_dir = "/etc/letsencrypt"
+# A new host with no certificate to restore: True once DNS points server_name and the art site's name at
+# it, and production.py obtains their certificates with certbot (the nginx authenticator, certonly: the
+# sites stay bastion's), and certbot's own timer renews them. False: self-signed ones, named so, until then.
+production_tls_obtain = False
+production_acme_server = None      # the ACME directory; None: Let's Encrypt's (the tests give pebble's)
+production_acme_ca_bundle = None   # a CA file on this machine for the ACME server's own TLS (pebble's); None: the system's
+production_acme_email = None       # for Let's Encrypt's expiry mail; None: registered without one
 # The droplet's second site: static files, its own certificate. Its file is named after the domain;
 # it sorts after smoothcurves-nexus, which so stays the default 443 server (the team's proxy client
 # sends the IP as Host).
@@ -72,7 +79,8 @@ production_backup_exclude = ["qdrant-storage", "backups"]
 # is named here, for one run: --data production_rebuild_host=203.0.113.7
 production_rebuild_host = None
 production_repo_url = None             # None: dev_repo_url (the same repository)
-production_packages = ["git", "nginx", "nodejs", "npm", "openssl", "curl", "restic", "openssh-client"]
+production_packages = ["git", "nginx", "nodejs", "npm", "openssl", "curl", "restic", "openssh-client", "certbot",
+                       "python3-certbot-nginx"]   # certbot's package brings its renewal timer
 # How long production.py waits for production to answer healthy (it makes its own certificate first).
 production_health_timeout_seconds = 30
 # What the droplet runs that production.py does not rebuild, with where to find it; named in its report.

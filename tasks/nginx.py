@@ -7,7 +7,7 @@ from pyinfra.facts.files import File, FileContents
 from pyinfra.operations import files, server, systemd
 
 from tasks import template
-from tasks.facts import production
+from tasks.facts import PresentPaths, production
 from tasks.nginx_text import dev_locations, includes_line, tls_server_name_line
 
 
@@ -53,12 +53,17 @@ def self_signed_certificate(certificate: str, key: str, server_name: str):
 def certificate_for(name: str, letsencrypt: str, playbook: str) -> tuple[str, str, list]:
     """The Let's Encrypt certificate of name when the host has it, else a self-signed one named so (and the
     operation that makes it): (certificate, key, changes)."""
-    if host.get_fact(File, path=letsencrypt):
+    if has_certificate(letsencrypt):
         return letsencrypt, str(Path(letsencrypt).with_name("privkey.pem")), []
     certificate, key, changes = self_signed_for(name)
     logger.warning(f"{host.print_prefix}no certificate at {letsencrypt}: {name} is served with the self-signed "
                    f"{certificate}; once DNS points here, `certbot certonly --nginx -d {name}` and run {playbook} again")
     return certificate, key, changes
+
+
+def has_certificate(path: str) -> bool:
+    """certbot's live/ files are symlinks into archive/: present when what they point at is."""
+    return path in host.get_fact(PresentPaths, paths=[path])
 
 
 def self_signed_for(name: str) -> tuple[str, str, list]:

@@ -13,11 +13,13 @@ from pyinfra.operations import apt, files, git, server, systemd
 from batchssh import read_only
 from tasks import jinja, template, units
 from tasks.backups import backup_host_problems
+from tasks.certificates import certificates_from_certbot, chosen_site, site_with_certificate
 from tasks.facts import DirectoryEntries, production
 from tasks.health import quote
-from tasks.nginx import certificate_for, self_signed_for
+from tasks.nginx import has_certificate
+from tasks.operator_secrets import local_file
 from tasks.output import reported
-from tasks.rules import backup_settings_problems, refuse
+from tasks.rules import backup_settings_problems, refuse, tls_settings_problems
 
 BUILT_MARK = "production-built-by-bastion"
 
@@ -41,7 +43,7 @@ def refuse_unless_new_host():
     if host.get_fact(File, path=d.dev_nginx_site):
         problems.append(f"dev_nginx_site: {d.dev_nginx_site} serves {d.server_name} already (the dev deploy ran first); "
                         f"run production.py before deploy.py on a new host, or remove that site")
-    problems += backup_settings_problems(d) or backup_host_problems(d)
+    problems += tls_settings_problems(d) + (backup_settings_problems(d) or backup_host_problems(d))
     refuse(host.name, problems, "production preflight")
 
 
@@ -138,43 +140,26 @@ def build_production():
         logger.warning(f"{host.print_prefix}not rebuilt by production.py: {what} ({why})")
 
 
-def site_with_certificate(name: str, source: str, dest: str, letsencrypt: str, may_come: bool, **context) -> list:
-    """A site with name's Let's Encrypt certificate when the host has it, else a self-signed one. When the
-    restore of this very run may bring certbot's state, both are rendered aside and the one to serve is
-    chosen on the host after the restore, so a rebuilt droplet serves its live certificate at once."""
-    key = str(Path(letsencrypt).with_name("privkey.pem"))
-    if host.get_fact(File, path=letsencrypt) or not may_come:
-        certificate, certificate_key, changes = certificate_for(name, letsencrypt, "production.py")
-        return [files.template(name=f"Site {name}", src=template(source), dest=dest, certificate=certificate,
-                               certificate_key=certificate_key, mode="644", **context), *changes]
-    stem = f"{host.data.bastion_state_dir}/sites/{Path(dest).name}"
-    self_signed, self_signed_key, changes = self_signed_for(name)
-    logger.warning(f"{host.print_prefix}no certificate at {letsencrypt} yet: {name} is served with it if the restore "
-                   f"brings it, else with the self-signed {self_signed}")
-    staged = [files.directory(name="Sites rendered aside", path=str(Path(stem).parent), mode="755"),
-              files.template(name=f"Site {name} with its Let's Encrypt certificate, aside", src=template(source),
-                             dest=f"{stem}.letsencrypt", certificate=letsencrypt, certificate_key=key, mode="644", **context),
-              files.template(name=f"Site {name} with a self-signed certificate, aside", src=template(source),
-                             dest=f"{stem}.self-signed", certificate=self_signed, certificate_key=self_signed_key,
-                             mode="644", **context)]
-    chosen = server.shell(name=f"Site {name}: the restored certificate when the restore brought one, else self-signed",
-                          commands=[f"if [ -e {letsencrypt} ]; then cp {stem}.letsencrypt {dest}; "
-                                    f"else cp {stem}.self-signed {dest}; fi; chmod 644 {dest}"])
-    return [*staged, *changes, chosen]
+def nginx_reloaded_after(changes: list, why: str):
+    changed = lambda: any(op.did_change() for op in changes)  # noqa: E731
+    server.shell(name=f"nginx -t{why}", commands=["nginx -t"], _if=changed)
+    systemd.service(name=f"nginx reloaded{why}", service="nginx.service", running=True, enabled=True, reloaded=True,
+                    _if=changed)
 
 
 def publish_sites(d, certificates_may_come: bool):
     """Both sites under the droplet's own file names; nexus first in sites-enabled, so it stays the default
-    443 server (the team's proxy client sends the IP as Host)."""
+    443 server (the team's proxy client sends the IP as Host). On a host told that DNS points here
+    (production_tls_obtain), certbot then obtains the certificates it has not got, and the sites serve them."""
     dev_include = f"include {d.dev_nginx_snippet};" if host.get_fact(File, path=d.dev_nginx_snippet) else None
-    site_files = [
-        site_with_certificate(d.server_name, "etc/nginx/sites-available/smoothcurves-nexus.j2", d.production_nginx_site,
-                              d.tls_certificate, certificates_may_come, dev_include=dev_include),
-        site_with_certificate(d.production_art_server_name, "etc/nginx/sites-available/smoothcurves.art.j2",
-                              d.production_art_site, d.production_art_certificate, certificates_may_come),
-    ]
-    sites = [
-        *[op for ops in site_files for op in ops],
+    may_come = certificates_may_come or d.production_tls_obtain
+    names = {d.server_name: (d.tls_certificate, d.production_nginx_site, "etc/nginx/sites-available/smoothcurves-nexus.j2",
+                             {"dev_include": dev_include}),
+             d.production_art_server_name: (d.production_art_certificate, d.production_art_site,
+                                            "etc/nginx/sites-available/smoothcurves.art.j2", {})}
+    sites = [op for name, (letsencrypt, site, source, context) in names.items()
+             for op in site_with_certificate(name, source, site, letsencrypt, may_come, **context)]
+    sites += [
         files.directory(name="smoothcurves.art document root", path=d.production_art_root, mode="755"),
         files.directory(name="Per-instance routes (claw instances)", path=d.production_claw_routes_dir, mode="755"),
         placeholder_page(name="smoothcurves.art front page (only if none)", root=d.production_art_root,
@@ -183,7 +168,23 @@ def publish_sites(d, certificates_may_come: bool):
                      target=site) for site in (d.production_nginx_site, d.production_art_site)],
         files.link(name="nginx's default site disabled", path="/etc/nginx/sites-enabled/default", present=False),
     ]
-    changed = lambda: any(op.did_change() for op in sites)  # noqa: E731
-    server.shell(name="nginx -t", commands=["nginx -t"], _if=changed)
-    systemd.service(name="nginx reloaded", service="nginx.service", running=True, enabled=True, reloaded=True,
-                    _if=changed)
+    nginx_reloaded_after(sites, "")
+    if not d.production_tls_obtain:
+        return
+    bundle = None
+    if d.production_acme_ca_bundle:
+        bundle = f"{d.backup_config_dir}/acme-ca.pem"
+        files.put(name="The ACME server's CA, for certbot", src=str(local_file("production_acme_ca_bundle")), dest=bundle,
+                  mode="644")
+        dropin = files.template(name="certbot's timer trusts it too",
+                                src=template("etc/systemd/system/certbot.service.d/bastion-acme-ca.conf.j2"),
+                                dest="/etc/systemd/system/certbot.service.d/bastion-acme-ca.conf", mode="644", bundle=bundle)
+        units.reload_if_changed([dropin], "certbot's unit")
+    obtained = certificates_from_certbot(
+        name="Certificates from certbot for the names the host has none of",
+        names={name: letsencrypt for name, (letsencrypt, *_rest) in names.items()},
+        server_url=d.production_acme_server, ca_bundle=bundle, email=d.production_acme_email)
+    chosen = [chosen_site(name, site, letsencrypt, _if=obtained.did_change)
+              for name, (letsencrypt, site, *_rest) in names.items() if not has_certificate(letsencrypt)]
+    nginx_reloaded_after(chosen, ", serving the certificates certbot obtained")
+    systemd.service(name="certbot's renewal timer", service="certbot.timer", running=True, enabled=True)

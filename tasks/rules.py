@@ -221,6 +221,18 @@ def backup_host_settings_problems(d) -> list[str]:
     return problems
 
 
+def tls_settings_problems(d) -> list[str]:
+    problems = []
+    bundle = d.production_acme_ca_bundle
+    if bundle and not (REPO / bundle).is_file():
+        problems.append(f"production_acme_ca_bundle={bundle}: no such file on this machine; give the CA file, or None")
+    server = d.production_acme_server
+    if server and not str(server).startswith("https://"):
+        problems.append(f"production_acme_server={server!r}: give an ACME directory URL (https://.../directory), "
+                        f"or None for Let's Encrypt's")
+    return problems
+
+
 # --- the settings against production as the host showed it ------------------------------------
 
 def production_overlaps(d, production: Production) -> list[str]:

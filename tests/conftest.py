@@ -22,6 +22,7 @@ from sandbox.machine import Sandbox
 from tasks.facts import ProductionReport
 from tasks.production_view import learn, parse_report
 from tests import harness, production
+from tests.acme import Pebble
 from tests.harness import with_layout
 from tests.settings import from_arguments, load
 from tests.vault import Vault
@@ -134,6 +135,16 @@ def vault():
         yield backup_host.up()
     finally:
         backup_host.down()
+
+
+@pytest.fixture(scope="session")
+def acme(vault):
+    """The tests' ACME server (pebble) on the backup host's sandbox."""
+    server = Pebble(vault).up()
+    try:
+        yield server
+    finally:
+        server.down()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from sandbox import baseline
 from sandbox.machine import Sandbox
 from tasks.rules import snapshot_time
 from tests import harness
+from tests.acme import served_chain_verifies
 from tests.harness import with_layout
 
 
@@ -119,6 +120,18 @@ def production_checksums(sandbox, s) -> str:
                        f"xargs -0 sha256sum{secrets}").stdout
 
 
+def certificates_from_the_acme_server(droplet, acme, settings):
+    """As the droplet's operator did with Let's Encrypt: certbot certonly with nginx for each name, then a
+    renewal; nginx serves them."""
+    acme.point(droplet.address)
+    droplet.ssh(f"cat > /root/acme-ca.pem <<'EOF'\n{acme.ca_bundle.read_text()}EOF")
+    certbot = "REQUESTS_CA_BUNDLE=/root/acme-ca.pem certbot --non-interactive --no-random-sleep-on-renew"
+    for name in (settings.server_name, settings.production_art_server_name):
+        droplet.ssh(f"{certbot} certonly --nginx --agree-tos --register-unsafely-without-email --force-renewal "
+                    f"--server {acme.directory} --cert-name {name} -d {name}")
+    droplet.ssh(f"{certbot} renew --force-renewal && systemctl reload nginx")
+
+
 def served_certificates(sandbox, settings) -> dict[str, str]:
     """The serial of the certificate nginx serves for each of the droplet's names."""
     serials = {}
@@ -130,13 +143,15 @@ def served_certificates(sandbox, settings) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("layout", ["2025", "2026"])
-def test_drill_the_whole_droplet_is_rebuilt_from_the_backup_host(scratch, blank, vault, figures, layout):
-    """Production and dev both: A backs up production's data (read only) and the dev data to the backup
-    host on a 20 s schedule and dies; blank B becomes the whole droplet with two commands."""
+def test_drill_the_whole_droplet_is_rebuilt_from_the_backup_host(scratch, blank, vault, acme, figures, layout):
+    """Production and dev both: A backs up production's data (read only), certbot's state with it, and the
+    dev data to the backup host on a 20 s schedule and dies; blank B becomes the whole droplet with two
+    commands, serving A's certificates (issued by the ACME server, renewed once) before DNS moves."""
     every = 20
     a = baseline.up(with_layout(Sandbox(scratch.name, scratch.subnet, layout=layout)))
     b = with_layout(Sandbox(blank.name, blank.subnet, layout=layout))
     settings = a.settings
+    certificates_from_the_acme_server(a, acme, settings)
     repository = vault.settings(f"whole-{layout}")
     production_before = harness.invocation(a, settings.production_unit)
     harness.deployed(a, *repository, "--data", f"dev_backup_schedule=*:*:0/{every}")
@@ -151,6 +166,8 @@ def test_drill_the_whole_droplet_is_rebuilt_from_the_backup_host(scratch, blank,
     unit_on_a = production_unit(a, settings)
     dev_on_a = tree_checksums(a, settings.dev_data_dir)
     certificates_on_a = served_certificates(a, settings)
+    link_on_a = a.ssh(f"readlink {settings.tls_certificate}").stdout.strip()
+    assert link_on_a.endswith("fullchain3.pem"), "the stand-in, certbot's, then its renewal"
     a.down()
 
     started = time.monotonic()
@@ -163,8 +180,10 @@ def test_drill_the_whole_droplet_is_rebuilt_from_the_backup_host(scratch, blank,
     assert "not rebuilt by production.py: qdrant.service" in production.output
     # certbot's state came back before nginx served: the same certificates, its symlinks kept.
     assert served_certificates(b, settings) == certificates_on_a
-    assert b.ssh(f"readlink {settings.tls_certificate}").stdout.strip() == \
-        f"../../archive/{settings.server_name}/fullchain1.pem"
+    assert b.ssh(f"readlink {settings.tls_certificate}").stdout.strip() == link_on_a
+    roots = acme.roots()
+    for name in certificates_on_a:
+        assert "Verify return code: 0 (ok)" in served_chain_verifies(b, name, roots).stdout, f"{name}: not valid TLS"
     assert b.ssh(f"test -f /etc/letsencrypt/renewal/{settings.server_name}.conf").returncode == 0
     dev = harness.deploy(b, *repository, *upstream, "--data", "restore_from=latest", env=target)
     assert dev.returncode == 0, dev.output[-6000:]

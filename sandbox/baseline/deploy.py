@@ -43,7 +43,8 @@ def certificates():
             f"test -s {archive}/fullchain1.pem || {{ openssl req -x509 -newkey rsa:2048 -nodes -days 90 -subj /CN={name} "
             f"-addext subjectAltName=DNS:{name} -keyout {archive}/privkey1.pem -out {archive}/cert1.pem 2>/dev/null && "
             f"cp {archive}/cert1.pem {archive}/fullchain1.pem && cp {archive}/cert1.pem {archive}/chain1.pem; }}",
-            *[f"ln -sfn ../../archive/{name}/{part}1.pem {live}/{part}.pem" for part in ("cert", "chain", "fullchain", "privkey")]])
+            *[f"ln -sfn ../../archive/{name}/{part}1.pem {live}/{part}.pem"
+              for part in ("cert", "chain", "fullchain", "privkey")]])
         lay({f"/etc/letsencrypt/renewal/{name}.conf":
              f"# renew_before_expiry = 30 days\nversion = 2.1.0\narchive_dir = {archive}\ncert = {live}/cert.pem\n"
              f"privkey = {live}/privkey.pem\nchain = {live}/chain.pem\nfullchain = {live}/fullchain.pem\n\n"
@@ -143,7 +144,8 @@ def droplet_2026():
     site("2026/smoothcurves-nexus.j2", "/etc/nginx/sites-available/smoothcurves-nexus")
 
 
-packages = ["nginx", "nodejs", "npm", "git", "openssl", "curl"] + (["webhook"] if layout == "2026" else [])
+packages = ["nginx", "nodejs", "npm", "git", "openssl", "curl", "certbot", "python3-certbot-nginx"]
+packages += ["webhook"] if layout == "2026" else []
 apt.packages(name="The droplet's packages", packages=packages, update=True, cache_time=3600)
 files.link(name="No default site", path="/etc/nginx/sites-enabled/default", present=False)
 droplet_2026() if layout == "2026" else droplet_2025()

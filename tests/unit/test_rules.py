@@ -155,3 +155,11 @@ def test_the_backup_host_playbook_names_what_it_lacks(tmp_path):
     assert rules.backup_host_settings_problems(load({**sftp, "backup_ssh_key": str(key)})) == []
     assert rules.sftp_target("sftp://restic@vault:2222/srv/restic/droplet") == {
         "login": "restic@vault", "port": "2222", "path": "/srv/restic/droplet", "user": "restic"}
+
+
+def test_the_acme_settings_are_checked_before_production_py_changes_anything():
+    assert rules.tls_settings_problems(load()) == []
+    assert rules.tls_settings_problems(load({"production_acme_server": "http://ca/dir"}))[0].startswith(
+        "production_acme_server='http://ca/dir': give an ACME directory URL")
+    assert rules.tls_settings_problems(load({"production_acme_ca_bundle": "no-such-ca.pem"})) == [
+        "production_acme_ca_bundle=no-such-ca.pem: no such file on this machine; give the CA file, or None"]

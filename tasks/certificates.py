@@ -1,0 +1,63 @@
+"""The certificates production.py serves: Let's Encrypt's when the host has them, a self-signed one named so
+when it has none, and on a host that will have them within this run (a restore of certbot's state, or
+certbot itself) the site chosen on the host once they are there."""
+from pathlib import Path
+
+from pyinfra import host, logger
+from pyinfra.api import operation
+from pyinfra.operations import files, server
+
+from tasks import template
+from tasks.nginx import certificate_for, has_certificate, self_signed_for
+from tasks.output import reported
+
+
+def site_with_certificate(name: str, source: str, dest: str, letsencrypt: str, may_come: bool, **context) -> list:
+    """A site with name's Let's Encrypt certificate when the host has it, else a self-signed one. When this
+    very run may bring one (a restore of certbot's state, or certbot itself), both are rendered aside and
+    the one to serve is chosen on the host when the run gets there, so the certificate is served at once."""
+    key = str(Path(letsencrypt).with_name("privkey.pem"))
+    if has_certificate(letsencrypt) or not may_come:
+        certificate, certificate_key, changes = certificate_for(name, letsencrypt, "production.py")
+        return [files.template(name=f"Site {name}", src=template(source), dest=dest, certificate=certificate,
+                               certificate_key=certificate_key, mode="644", **context), *changes]
+    stem = aside(dest)
+    self_signed, self_signed_key, changes = self_signed_for(name)
+    logger.warning(f"{host.print_prefix}no certificate at {letsencrypt} yet: {name} is served with it once the restore "
+                   f"or certbot brings it, else with the self-signed {self_signed}")
+    staged = [files.directory(name="Sites rendered aside", path=str(Path(stem).parent), mode="755"),
+              files.template(name=f"Site {name} with its Let's Encrypt certificate, aside", src=template(source),
+                             dest=f"{stem}.letsencrypt", certificate=letsencrypt, certificate_key=key, mode="644", **context),
+              files.template(name=f"Site {name} with a self-signed certificate, aside", src=template(source),
+                             dest=f"{stem}.self-signed", certificate=self_signed, certificate_key=self_signed_key,
+                             mode="644", **context)]
+    return [*staged, *changes, chosen_site(name, dest, letsencrypt)]
+
+
+def aside(site: str) -> str:
+    return f"{host.data.bastion_state_dir}/sites/{Path(site).name}"
+
+
+def chosen_site(name: str, site: str, letsencrypt: str, **kwargs):
+    stem = aside(site)
+    return server.shell(name=f"Site {name}: its Let's Encrypt certificate when the host has it, else self-signed",
+                        commands=[f"if [ -e {letsencrypt} ]; then cp {stem}.letsencrypt {site}; "
+                                  f"else cp {stem}.self-signed {site}; fi; chmod 644 {site}"], **kwargs)
+
+
+@operation()
+def certificates_from_certbot(names: dict[str, str], server_url: str | None, ca_bundle: str | None, email: str | None):
+    """certbot certonly for each name the host has no certificate of (the nginx authenticator answers the
+    challenge on port 80 and puts the sites back as they were); certbot's timer renews them after."""
+    missing = {name: path for name, path in names.items() if not has_certificate(path)}
+    if not missing:
+        host.noop("the host has a certificate for " + ", ".join(names))
+        return
+    options = ["--non-interactive", "--agree-tos", "--nginx", "--no-random-sleep-on-renew",
+               f"--email {email}" if email else "--register-unsafely-without-email",
+               *([f"--server {server_url}"] if server_url else [])]
+    environment = f"REQUESTS_CA_BUNDLE={ca_bundle} " if ca_bundle else ""
+    for name, path in missing.items():
+        yield reported(f"[ -e {path} ] || {environment}certbot certonly {' '.join(options)} --cert-name {name} -d {name} "
+                       f"2>&1 | grep -E '^(Successfully|Certificate is saved|An unexpected|Some challenges|  Domain|  Detail)' "
+                       f"|| [ -e {path} ]")
