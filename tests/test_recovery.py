@@ -1,5 +1,6 @@
 """Backups, restore and rebuild from a blank host, with the data back (issue: disaster recovery)."""
 import json
+import shlex
 import time
 
 import pytest
@@ -120,6 +121,21 @@ def production_checksums(sandbox, s) -> str:
                        f"xargs -0 sha256sum{secrets}").stdout
 
 
+def readme_rebuild_sequence() -> list[tuple[str, list[str]]]:
+    """The playbooks and --data of the README's "Disaster recovery" commands, in their order (the old
+    host's backup.py left out: it is gone in the drill; BASTION_TARGET is the drill's new host)."""
+    text = (harness.REPO / "README.md").read_text()
+    section = text[text.index("## Disaster recovery"):]
+    block = section[section.index("```sh") + 5:section.index("```", section.index("```sh") + 5)]
+    steps = []
+    for line in block.splitlines():
+        words = shlex.split(line, comments=True)
+        if words[:3] == ["pyinfra", "-y", "inventory.py"] and words[3] != "backup.py":
+            steps.append((words[3], words[4:]))
+    assert [playbook for playbook, _ in steps] == ["production.py", "deploy.py"], steps
+    return steps
+
+
 def certificates_from_the_acme_server(droplet, acme, settings):
     """As the droplet's operator did with Let's Encrypt: certbot certonly with nginx for each name, then a
     renewal; nginx serves them."""
@@ -174,8 +190,9 @@ def test_drill_the_whole_droplet_is_rebuilt_from_the_backup_host(scratch, blank,
     b.up()
     target = harness.by_address(b)
     upstream = ("--data", f"dev_repo_url={b.upstream_url}")
-    production = harness.deploy(b, *repository, *upstream, "--data", "production_restore_from=latest",
-                                deploy_file="production.py", env=target)
+    # The README's sequence, as written (the backup host's settings are the operator's group_data).
+    [production_step, dev_step] = readme_rebuild_sequence()
+    production = harness.deploy(b, *repository, *upstream, *production_step[1], deploy_file=production_step[0], env=target)
     assert production.returncode == 0, production.output[-6000:]
     assert "not rebuilt by production.py: qdrant.service" in production.output
     # certbot's state came back before nginx served: the same certificates, its symlinks kept.
@@ -185,7 +202,7 @@ def test_drill_the_whole_droplet_is_rebuilt_from_the_backup_host(scratch, blank,
     for name in certificates_on_a:
         assert "Verify return code: 0 (ok)" in served_chain_verifies(b, name, roots).stdout, f"{name}: not valid TLS"
     assert b.ssh(f"test -f /etc/letsencrypt/renewal/{settings.server_name}.conf").returncode == 0
-    dev = harness.deploy(b, *repository, *upstream, "--data", "restore_from=latest", env=target)
+    dev = harness.deploy(b, *repository, *upstream, *dev_step[1], deploy_file=dev_step[0], env=target)
     assert dev.returncode == 0, dev.output[-6000:]
     rto = time.monotonic() - started
     figures[f"RTO, blank host to the whole {layout} droplet (production and dev, both data sets restored)"] = f"{rto:.1f} s"
