@@ -89,7 +89,7 @@ def test_root_on_the_droplet_cannot_delete_or_overwrite_a_snapshot(droplet, vaul
         assert droplet.ssh(curl + f"-X DELETE http://127.0.0.1:8999/keys/{key}").stdout == "403"
     finally:
         droplet.ssh("systemctl stop intruder-bridge", check=False)
-    assert snapshot_ids(droplet) == before, "every snapshot is still there"
+    assert set(before) <= set(snapshot_ids(droplet)), "every snapshot is still there (a timer may have added one)"
     after = vault.ssh("cd /srv/restic/kept && find snapshots index keys data -type f | sort | xargs sha256sum").stdout
     assert set(files.splitlines()) <= set(after.splitlines()), "no file of the repository changed or went"
 
