@@ -105,12 +105,12 @@ def test_the_backup_hosts_own_timers_keep_the_policy_and_check_it(droplet, vault
     mark = backup_host_state(vault, "prune")["finished_at"]
     harness.wait_until(lambda: backup_host_state(vault, "prune").get("finished_at", "") > mark, 90)
     assert backup_host_state(vault, "prune")["outcome"] == "ok", backup_host_state(vault, "prune")
-    def listing():
+    def all_snapshots():
         return json.loads(droplet.ssh(f"{s.backup_restic_command} snapshots --no-lock --json").stdout)
 
     # The policy (last 2) kept; a routine backup the timer adds meanwhile goes at the next turn.
-    harness.wait_until(lambda: len([x for x in listing() if set(x["tags"]) == {"hacs-dev", "routine"}]) == 2, 60)
-    listing = listing()
+    harness.wait_until(lambda: len([x for x in all_snapshots() if set(x["tags"]) == {"hacs-dev", "routine"}]) == 2, 60)
+    listing = all_snapshots()
     assert any("before-something" in x["tags"] for x in listing), "a labelled snapshot is never forgotten"
     assert any("production" in x["tags"] for x in listing), "production's series kept by its own count"
     harness.wait_until(lambda: backup_host_state(vault, "check").get("outcome") == "ok", 90)
