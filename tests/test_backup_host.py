@@ -105,6 +105,7 @@ def test_the_backup_hosts_own_timers_keep_the_policy_and_check_it(droplet, vault
     mark = backup_host_state(vault, "prune")["finished_at"]
     harness.wait_until(lambda: backup_host_state(vault, "prune").get("finished_at", "") > mark, 90)
     assert backup_host_state(vault, "prune")["outcome"] == "ok", backup_host_state(vault, "prune")
+
     def all_snapshots():
         return json.loads(droplet.ssh(f"{s.backup_restic_command} snapshots --no-lock --json").stdout)
 
