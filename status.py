@@ -101,6 +101,7 @@ report = {
     "backup": {
         "repository": d.backup_repository,
         "off_host": off_host(d.backup_repository),
+        "append_only": bool(d.backup_append_only),
         "newest_snapshot": newest_snapshot(backup["newest"], backup.get("now", "")) if "newest" in backup else None,
         "last_run": outcome("run_"),
         "last_check": outcome("check_"),
@@ -164,8 +165,13 @@ else:
     else:
         lines.append("  backup     " + (f"newest snapshot {newest['id']}, {age(newest['age_seconds'])} old, " if newest
                                         else "no snapshot yet, ") + where)
+    if backup["append_only"]:
+        lines[-1] += "; append-only from here"
     for label, key in (("last run", "last_run"), ("last check", "last_check")):
         run = backup[key]
+        if key == "last_check" and backup["append_only"]:
+            lines.append(f"  {label:<10} on the backup host (bastion-repository-check.timer; backup_host.py)")
+            continue
         elsewhere = run and run.get("repository") not in (None, backup["repository"])
         lines.append(f"  {label:<10} " + (f"{run.get('finished_at')}: {run.get('result') or run.get('outcome')}"
                                           + (f" (of the earlier repository {run['repository']})" if elsewhere else "")

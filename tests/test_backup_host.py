@@ -51,7 +51,7 @@ def snapshot_ids(sb) -> list[str]:
     return sorted(s["id"] for s in json.loads(listing))
 
 
-def test_the_droplet_backs_up_into_it_and_stops_pruning_and_checking(droplet):
+def test_the_droplet_backs_up_into_it_and_stops_pruning_and_checking(droplet, kept):
     s = droplet.settings
     state = droplet.ssh(f"cat {s.bastion_state_dir}/backup.state").stdout
     assert "outcome=ok" in state and "retention on the backup host" in state, state
@@ -59,6 +59,9 @@ def test_the_droplet_backs_up_into_it_and_stops_pruning_and_checking(droplet):
     assert droplet.ssh(f"systemctl is-enabled {s.dev_backup_check_unit}.timer", check=False).stdout.strip() == "disabled"
     assert droplet.ssh(f"systemctl is-active {s.dev_backup_check_unit}.timer", check=False).stdout.strip() == "inactive"
     assert len(snapshot_ids(droplet)) >= 2, "the dev data's and production's, read back through the same access"
+    text = harness.status(droplet, "text", *kept)
+    assert "(off the host); append-only from here" in text
+    assert "last check on the backup host (bastion-repository-check.timer" in text
 
 
 def test_root_on_the_droplet_cannot_delete_or_overwrite_a_snapshot(droplet, vault):
