@@ -22,7 +22,14 @@ VARIANTS = {
         ({"sftp": {"login": "backup@backup-host", "port": "2222"}},
          {"backup_repository": "sftp://backup@backup-host:2222//srv/restic/droplet", "backup_ssh_key": "key",
           "backup_ssh_known_hosts": "known_hosts"}),
+        ({"sftp": {"login": "restic@backup-host", "port": None}},
+         {"backup_repository": "sftp:restic@backup-host:/srv/restic/droplet", "backup_ssh_key": "key",
+          "backup_append_only": True}),
     ],
+    "hacs-dev-backup.j2": [({}, {}), ({}, {"backup_append_only": True})],
+    "hacs-production-backup.j2": [({}, {}), ({}, {"backup_append_only": True})],
+    "bastion-repository-prune.j2": [({"path": "/srv/restic/droplet"}, {})],
+    "bastion-repository-check.j2": [({"path": "/srv/restic/droplet"}, {})],
 }
 # What the tasks pass every script: production as the host of today shows it, its leftovers, its site.
 VOLUME = "/mnt/coordinaton_mcp_data"
