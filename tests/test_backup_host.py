@@ -73,10 +73,11 @@ def test_root_on_the_droplet_cannot_delete_or_overwrite_a_snapshot(droplet, vaul
     # The key itself, as an intruder would use it: no shell, no sftp; the forced server ignores the command.
     ssh = (f"ssh -i {s.backup_config_dir}/ssh-key -o IdentitiesOnly=yes -o BatchMode=yes "
            f"-o UserKnownHostsFile={s.backup_config_dir}/known_hosts restic@{vault.machine.address}")
-    droplet.ssh(f"{ssh} 'rm -rf /srv/restic/kept' < /dev/null", check=False)
+    # (what answers is rclone's HTTP/2 on stdout, binary: discarded)
+    droplet.ssh(f"{ssh} 'rm -rf /srv/restic/kept' < /dev/null > /dev/null 2>&1", check=False)
     assert droplet.ssh(f"echo 'rm snapshots/{before[0]}' | sftp -b - -o IdentityFile={s.backup_config_dir}/ssh-key "
-                       f"-o UserKnownHostsFile={s.backup_config_dir}/known_hosts restic@{vault.machine.address}",
-                       check=False).returncode != 0
+                       f"-o UserKnownHostsFile={s.backup_config_dir}/known_hosts restic@{vault.machine.address} "
+                       f"> /dev/null 2>&1", check=False).returncode != 0
     # restic's REST API spoken to the server directly (HTTP/2 over the ssh channel): overwrite, delete.
     droplet.ssh("command -v socat >/dev/null || apt-get install -y -q socat >/dev/null")
     bridge = f"socat TCP-LISTEN:8999,bind=127.0.0.1,reuseaddr,fork EXEC:{shlex.quote(ssh)}"
