@@ -58,6 +58,9 @@ def certificates_from_certbot(names: dict[str, str], server_url: str | None, ca_
                *([f"--server {server_url}"] if server_url else [])]
     environment = f"REQUESTS_CA_BUNDLE={ca_bundle} " if ca_bundle else ""
     for name, path in missing.items():
-        yield reported(f"[ -e {path} ] || {environment}certbot certonly {' '.join(options)} --cert-name {name} -d {name} "
-                       f"2>&1 | grep -E '^(Successfully|Certificate is saved|An unexpected|Some challenges|  Domain|  Detail)' "
-                       f"|| [ -e {path} ]")
+        # A certbot that fails fails the run with its reason (DNS not here yet, the CA unreachable): the
+        # sites keep the self-signed certificate they were given, nginx keeps serving.
+        yield reported(f"[ -e {path} ] || {{ out=$({environment}certbot certonly {' '.join(options)} --cert-name {name} "
+                       f"-d {name} 2>&1) || {{ echo \"production_tls_obtain: certbot could not get {name}'s certificate "
+                       f"(does DNS point here?): $(printf '%s\\n' \"$out\" | grep -vE '^ *$|^Saving debug' | tail -n 3 "
+                       f"| tr '\\n' ' ')\"; exit 1; }}; echo \"certificate for {name} obtained\"; }}")

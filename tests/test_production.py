@@ -58,8 +58,17 @@ def test_a_host_dns_points_at_obtains_its_certificates_with_certbot_and_renews_t
     ACME server (pebble, answering its challenge on port 80 of this host), nginx serves them at once, and
     certbot's timer is there to renew them. A second run changes nothing."""
     blank.up()
-    acme.point(blank.address)
     target, upstream = harness.by_address(blank), ("--data", f"dev_repo_url={blank.upstream_url}")
+    acme.point(blank.address)
+    # The CA not reachable (a port nothing listens on): the run fails with certbot's reason, named by the
+    # setting, and the sites serve their self-signed certificates meanwhile.
+    early = harness.deploy(blank, *upstream, *acme.settings(), "--data",
+                           f"production_acme_server={acme.directory.replace(':14000', ':14009')}",
+                           deploy_file="production.py", env=target)
+    assert early.returncode != 0 and "production_tls_obtain: certbot could not get smoothcurves.nexus" in early.output, \
+        early.output[-3000:]
+    assert "SELF-SIGNED" in blank.ssh(f"openssl s_client -connect 127.0.0.1:443 -servername {settings.server_name} "
+                                      f"</dev/null 2>/dev/null | openssl x509 -noout -subject | tr a-z A-Z").stdout
     run = harness.deploy(blank, *upstream, *acme.settings(), deploy_file="production.py", env=target)
     assert run.returncode == 0, run.output[-5000:]
     roots = acme.roots()
