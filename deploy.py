@@ -9,6 +9,7 @@ from tasks import (
     checkout,
     data,
     dependencies,
+    deploy_run,
     follow,
     health,
     nginx,
@@ -27,6 +28,7 @@ orphans.stop_orphans()
 packages.install_packages()
 service_user.create_service_user()
 restart_path.install_restart_path()
+deploy_run.remove_retired_scripts()
 bounds.bound_the_dev_environment()
 code = checkout.update_checkout()
 libraries = dependencies.install_dependencies()

@@ -211,8 +211,6 @@ v2_data_entries = ["instances", "projects", "roles", "personalities", "permissio
                    "template-project", "wisdom", "wake-logs", "wake-jobs", "vacation"]
 # The hand-made server's secrets, relative to the checkout (the team's script sources it).
 adopt_secrets_file = "secrets.env"
-# Root-owned script that does the hand-over on the host (installed only when there is one to do).
-dev_adopt_script = "/usr/local/sbin/hacs-dev-adopt"
 
 # What a deploy does when the checkout has local changes that block the fast-forward (the app
 # rewrites tracked files under data/):
@@ -224,8 +222,9 @@ dev_local_changes = "stash"
 dev_restart_script = "/usr/local/sbin/hacs-dev-restart"
 # Fast-forwards the checkout under the dev_local_changes policy (used by the deploy).
 dev_update_script = "/usr/local/sbin/hacs-dev-update"
-# Runs nginx -t after a dev change and rolls the change back when it fails.
-dev_nginx_check_script = "/usr/local/sbin/hacs-dev-nginx-check"
+# Where a deploy puts the scripts only it runs (the nginx check, an adoption, a restore, opening the
+# repository) for the one run: root-only, under /run, each removed once it has run.
+deploy_run_dir = "/run/bastion-deploy"
 # How long the restart path and the health gate wait for /health after a (re)start.
 dev_health_timeout_seconds = 30
 
@@ -322,7 +321,6 @@ production_backup_unit = "hacs-production-backup"
 # before production starts:
 # "latest" (the newest routine production snapshot of backup_snapshot_host) or a snapshot id.
 production_restore_from = None
-production_restore_script = "/usr/local/sbin/hacs-production-restore"
 # A dead man's switch: URLs in healthchecks.io's convention (healthchecks.io, its self-hosted server,
 # Uptime Kuma's push monitors, Cronitor), one check each. Each run pings URL/start, then URL on success or
 # URL/fail with its result line; a missed ping is what alerts the operator when the droplet itself is gone.
@@ -351,9 +349,8 @@ backup_host_packages = ["restic", "rclone"]
 # Tar archives (the adoption's, and those of before restic, with secrets in its secrets/). They stay where
 # they are, and each is imported once into the repository (tag "imported"), so they leave the host.
 dev_backups_dir = "/srv/hacs-dev/backups"
-# Replaces dev_data_dir from a snapshot, an archive or production's data (snapshot.py); backs up a
-# non-empty dev data directory first (label pre-restore). Production is only read.
-dev_restore_script = "/usr/local/sbin/hacs-dev-restore"
+# A restore (restore_from, dev_data_from_production.py) replaces dev_data_dir and backs up a non-empty
+# dev data directory first (label pre-restore). Production is only read.
 # Set for one run to rebuild with data: "latest" (the newest routine snapshot of backup_snapshot_host)
 # or a snapshot id from the repository; or an archive of the tar days ("backups/....tar.gz" on this
 # machine, "host:/path" on the host). Restored before the service starts, once: a rerun with the same

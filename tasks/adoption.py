@@ -3,13 +3,10 @@ SSE_HOST=0.0.0.0, V2_DATA_ROOT at the data root) is taken over by the managed un
 and secrets, and nothing of it lost. Only with adopt=True, and only when such a server runs (or an
 adoption killed midway is to be finished); preflight has checked it is the simple, expected one
 (tasks/preflight.py, adoption_problems)."""
-import shlex
-
 from pyinfra import host, logger
 from pyinfra.api import deploy, operation
-from pyinfra.operations import files
 
-from tasks import template
+from tasks.deploy_run import run_script
 from tasks.facts import CarriedData, StateFile, hand_made_servers, interrupted_adoption, production
 from tasks.output import reported
 from tasks.production_view import APP_DEFAULT_DATA_ROOT
@@ -20,10 +17,10 @@ def data_root(process: dict) -> str:
     return (process["data_root"] or APP_DEFAULT_DATA_ROOT).rstrip("/") or "/"
 
 
-@operation()
-def hand_over(pid: str, root: str, adopt_script: str):
+@operation(is_idempotent=False)
+def hand_over(pid: str, root: str):
     """Stop the hand-made server and carry its data and secrets; the unit starts in its place next."""
-    yield reported(f"{adopt_script} {pid} {shlex.quote(root)}")
+    yield from run_script("hacs-dev-adopt", [pid, root])
 
 
 @deploy("Adoption")
@@ -34,13 +31,10 @@ def take_over_hand_made_server():
     interrupted = interrupted_adoption(d) if d.adopt and not servers else {}
     if not servers and not interrupted:
         return []
-    script = files.template(name=f"Script {d.dev_adopt_script}", src=template("usr/local/sbin/hacs-dev-adopt.j2"),
-                            dest=d.dev_adopt_script, user="root", group="root", mode="755")
     if interrupted:
         logger.warning(f"{host.print_prefix}adoption: an earlier adoption was interrupted after the hand-made server "
                        f"stopped; it is finished now from {interrupted['root']}")
-        return [script, hand_over(name="Finish the interrupted adoption", pid="-", root=interrupted["root"],
-                                  adopt_script=d.dev_adopt_script)]
+        return [hand_over(name="Finish the interrupted adoption", pid="-", root=interrupted["root"])]
     [server] = servers  # preflight refused anything else
     root = data_root(server)
     carried = host.get_fact(CarriedData, root=root, entries=d.v2_data_entries)
@@ -61,9 +55,8 @@ def take_over_hand_made_server():
         f"  replace  {d.dev_checkout}/.git/hooks/post-merge (kept as post-merge.hand-made)",
         f"  start    {d.dev_unit} in its place; the outage is measured and reported",
     ]))
-    handed = hand_over(name=f"Hand-made dev server (PID {server['pid']}) hands over to {d.dev_unit}",
-                       pid=server["pid"], root=root, adopt_script=d.dev_adopt_script)
-    return [script, handed]
+    return [hand_over(name=f"Hand-made dev server (PID {server['pid']}) hands over to {d.dev_unit}",
+                      pid=server["pid"], root=root)]
 
 
 @operation()

@@ -11,6 +11,7 @@ from pyinfra.facts.files import Directory, File, FileContents, Sha256File
 from pyinfra.operations import files, systemd
 
 from tasks import jinja, template, units
+from tasks.deploy_run import run_script
 from tasks.facts import PresentPaths, production
 from tasks.operator_secrets import local_file, made_here, secret_copy
 from tasks.output import reported
@@ -39,12 +40,12 @@ def backup_host_problems(d) -> list[str]:
 
 
 @operation()
-def open_repository(repository: str, restic: str, marker: str):
+def open_repository(repository: str, marker: str):
     """Once per repository: restic opens it with this host's password, or creates it when none is there."""
     if host.get_fact(FileContents, path=marker) == [repository]:
         host.noop(f"{repository} opened already")
         return
-    yield reported(f"{restic} --open-repository")
+    yield from run_script("bastion-open-repository")
 
 
 @operation()
@@ -84,19 +85,18 @@ def give_restic_access():
         # restic would make the missing parents root-only, the data volume's among them.
         files.directory(name="Directory of the repository on this host", path=str(Path(on_host).parent), mode="700")
     open_repository(name=f"Repository {d.backup_repository}", repository=d.backup_repository,
-                    restic=d.backup_restic_command, marker=f"{d.bastion_state_dir}/backup-repository")
+                    marker=f"{d.bastion_state_dir}/backup-repository")
 
 
 @deploy("Backups")
 def schedule_backups():
-    """The dev data's backup and the repository's check on timers, the restore script ready; production's
-    data backed up too, read only, where there is production."""
+    """The dev data's backup and the repository's check on timers; production's data backed up too, read
+    only, where there is production."""
     d = host.data
     repository = local_repository(d.backup_repository)
     writable = [d.dev_backups_dir, d.backup_cache_dir] + ([repository] if repository else [])
     scripts = {
         d.dev_backup_script: "usr/local/sbin/hacs-dev-backup.j2",
-        d.dev_restore_script: "usr/local/sbin/hacs-dev-restore.j2",
     }
     timers = {d.dev_backup_unit: "hacs-dev-backup"}
     if d.backup_append_only:

@@ -4,9 +4,10 @@ from pathlib import Path
 from pyinfra import host, logger
 from pyinfra.api import OperationError, deploy, operation
 from pyinfra.facts.files import File, FileContents
-from pyinfra.operations import files, server, systemd
+from pyinfra.operations import files, systemd
 
 from tasks import template
+from tasks.deploy_run import run_script
 from tasks.facts import PresentPaths, production
 from tasks.nginx_text import dev_locations, includes_line, tls_server_name_line
 
@@ -38,6 +39,12 @@ def include_in_server_block(site: str, server_name: str, snippet: str, url_path:
     else:
         indent = re.match(r"\s*", lines[number - 1]).group(0)
         yield f"sed -i '{number}a\\{indent}{include}' {site}"
+
+
+@operation(is_idempotent=False)
+def nginx_test_or_roll_back(site: str):
+    """nginx -t after a dev change; when it fails, what the change touched goes back and the deploy fails."""
+    yield from run_script("hacs-dev-nginx-check", site=site)
 
 
 @operation()
@@ -92,8 +99,6 @@ def publish_dev_endpoint():
     d = host.data
     production_site = production(d).site
     files.directory(name="bastion state directory", path=d.bastion_state_dir, mode="755")
-    files.template(name="nginx check-or-roll-back script", src=template("usr/local/sbin/hacs-dev-nginx-check.j2"),
-                   dest=d.dev_nginx_check_script, user="root", group="root", mode="755", site=production_site)
     snippet = files.template(name="Dev snippet", src=template("etc/nginx/snippets/hacs-dev.conf.j2"),
                              dest=d.dev_nginx_snippet, user="root", group="root", mode="644")
     http_level = files.template(name="What the snippet needs at nginx's http level",
@@ -107,5 +112,5 @@ def publish_dev_endpoint():
     else:
         site = standalone_site(d)
     changed = lambda: any(op.did_change() for op in [snippet, http_level, *site])  # noqa: E731
-    server.shell(name="nginx -t (or roll back)", commands=[d.dev_nginx_check_script], _if=changed)
+    nginx_test_or_roll_back(name="nginx -t (or roll back)", site=production_site, _if=changed)
     systemd.service(name="nginx reloaded", service="nginx.service", running=True, reloaded=True, _if=changed)

@@ -11,14 +11,14 @@ from pyinfra.facts.files import Directory, File, FileContents
 from pyinfra.operations import apt, files, git, server, systemd
 
 from batchssh import read_only
-from tasks import jinja, template, units
+from tasks import template, units
 from tasks.backups import backup_host_problems
 from tasks.certificates import certificates_from_certbot, chosen_site, site_with_certificate
+from tasks.deploy_run import run_script
 from tasks.facts import DirectoryEntries, production
 from tasks.health import quote
 from tasks.nginx import has_certificate
 from tasks.operator_secrets import local_file
-from tasks.output import reported
 from tasks.rules import backup_settings_problems, refuse, tls_settings_problems
 
 BUILT_MARK = "production-built-by-bastion"
@@ -80,7 +80,7 @@ def install_packages():
 
 
 @operation()
-def restore_production_data(snapshot: str, data: str, entries: list[str], script: str, marker: str):
+def restore_production_data(snapshot: str, data: str, entries: list[str], marker: str):
     """Production's data from the backup repository, into a data root that holds none of the app's data
     yet, once: what is there is never replaced."""
     done = host.get_fact(FileContents, path=marker)
@@ -92,7 +92,7 @@ def restore_production_data(snapshot: str, data: str, entries: list[str], script
         host.noop(f"{data} holds {', '.join(sorted(present))} already: production_restore_from is for a new host, "
                   f"nothing was replaced")
         return
-    yield reported(f"{script} {snapshot}")
+    yield from run_script("hacs-production-restore", [snapshot])
 
 
 @operation()
@@ -117,12 +117,10 @@ def build_production():
         f"cd {checkout} && if [ -f package-lock.json ]; then npm ci --omit=dev; fi"], _if=code.did_change)
     restored = []
     if d.production_restore_from:
-        files.template(name=f"Script {d.production_restore_script}", src=template("usr/local/sbin/hacs-production-restore.j2"),
-                       dest=d.production_restore_script, user="root", group="root", mode="755", jinja_env_kwargs=jinja())
         restored = [restore_production_data(
             name=f"Production's data from snapshot {d.production_restore_from} of {d.backup_repository}",
             snapshot=d.production_restore_from, data=data, entries=d.v2_data_entries,
-            script=d.production_restore_script, marker=f"{d.bastion_state_dir}/production-restored-from.snapshot")]
+            marker=f"{d.bastion_state_dir}/production-restored-from.snapshot")]
     if d.production_secrets_file:
         empty_secrets_file(name=f"Secrets file {d.production_secrets_file} (0600, content never touched)",
                            path=d.production_secrets_file)

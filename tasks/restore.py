@@ -5,30 +5,42 @@ from pyinfra.api import deploy, operation
 from pyinfra.facts.files import FileContents, Sha256File
 from pyinfra.operations import files
 
-from tasks.output import reported
+from tasks.deploy_run import run_script
+from tasks.facts import production
 from tasks.rules import is_snapshot_id
 
 
+@operation(is_idempotent=False)
+def dev_data_from_production():
+    yield from run_script("hacs-dev-restore", ["--production-snapshot"], production=production(host.data))
+
+
+@deploy("Dev data from production")
+def copy_production_data():
+    """The dev data replaced by a copy of production's data (which is only read), the dev data backed up first."""
+    dev_data_from_production(name="Dev data := a copy of production's data")
+
+
 @operation()
-def restore_snapshot(snapshot: str, restore_script: str, marker: str):
+def restore_snapshot(snapshot: str, marker: str):
     """Once per snapshot; "latest" only on a host that has restored none yet (after a restore the newest
     snapshot is this host's own backup, and taking it again would undo nothing but cost a restart)."""
     done = (host.get_fact(FileContents, path=marker) or [""])[0].strip()
     if done and (snapshot == "latest" or done[:8] == snapshot[:8]):
         host.noop(f"the dev data was restored from snapshot {done} already; name another snapshot id to restore it")
         return
-    yield reported(f"{restore_script} --snapshot {snapshot}")
+    yield from run_script("hacs-dev-restore", ["--snapshot", snapshot], production=production(host.data))
 
 
 @operation()
-def restore_archive(archive: str, restore_script: str, marker: str):
+def restore_archive(archive: str, marker: str):
     """Once per archive: a rerun with the same archive finds it restored and does nothing."""
     digest = host.get_fact(Sha256File, path=archive)
     done = host.get_fact(FileContents, path=marker)
     if digest and done and done[0].strip() == digest:
         host.noop(f"{archive} was restored already")
         return
-    yield reported(f"{restore_script} {archive}")
+    yield from run_script("hacs-dev-restore", [archive], production=production(host.data))
 
 
 @deploy("Restore")
@@ -39,7 +51,7 @@ def restore_data():
         return []
     if d.restore_from == "latest" or is_snapshot_id(d.restore_from):
         return [restore_snapshot(name=f"Restore the dev data from snapshot {d.restore_from} of {d.backup_repository}",
-                                 snapshot=d.restore_from, restore_script=d.dev_restore_script,
+                                 snapshot=d.restore_from,
                                  marker=f"{d.bastion_state_dir}/restored-from.snapshot")]
     if d.restore_from.startswith("host:"):
         archive = d.restore_from[len("host:"):]
@@ -51,5 +63,4 @@ def restore_data():
         if checksum.is_file():
             files.put(name=f"Upload {checksum.name}", src=str(checksum), dest=f"{archive}.sha256", mode="600")
     return [restore_archive(name=f"Restore the dev data from {Path(archive).name}", archive=archive,
-                            restore_script=d.dev_restore_script,
                             marker=f"{d.bastion_state_dir}/restored-from.sha256")]

@@ -63,11 +63,11 @@ def deploy(sandbox: Sandbox, *args: str, deploy_file: str = "deploy.py", env: di
     return Run(done.returncode, time.monotonic() - started, done.stdout, done.stderr)
 
 
-def wait_until(predicate, limit: float) -> float:
+def wait_until(predicate, limit: float, what: str = "the condition") -> float:
     """Until the predicate holds (evidence), failing after limit seconds; how long it took."""
     started = time.monotonic()
     while not predicate():
-        assert time.monotonic() - started < limit, f"not within {limit} s"
+        assert time.monotonic() - started < limit, f"{what}: not within {limit} s"
         time.sleep(0.25)
     return time.monotonic() - started
 

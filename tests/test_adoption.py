@@ -4,7 +4,6 @@ changes nothing. Runs on a sandbox serving the real app when this machine has it
 import os
 import re
 import subprocess
-import time
 
 import pytest
 
@@ -54,10 +53,8 @@ def hand_made(adoption_sandbox, settings):
         start = (f"sh -c 'set -a; . ./secrets.env; SSE_PORT={settings.dev_port} SSE_HOST=0.0.0.0 NODE_ENV=development "
                  f"V2_DATA_ROOT={TEAM_ROOT} exec node src/streamable-http-server.js > logs/dev-server.log 2>&1'")
     sb.ssh(f"cd {checkout} && mkdir -p logs && setsid -f {start} > /tmp/start-dev-server.log 2>&1 < /dev/null")
-    for _ in range(100):
-        if f"0.0.0.0:{settings.dev_port}" in sb.ssh(f"ss -Hltn 'sport = :{settings.dev_port}'").stdout:
-            break
-        time.sleep(0.1)
+    harness.wait_until(lambda: f"0.0.0.0:{settings.dev_port}" in sb.ssh(f"ss -Hltn 'sport = :{settings.dev_port}'").stdout,
+                       limit=20, what=f"the hand-made server listening on 0.0.0.0:{settings.dev_port}")
     sb.ssh(f"mkdir -p {TEAM_ROOT}/roles/Curator/wisdom && "
            f"echo '{{\"roleId\": \"Curator\", \"description\": \"Keeps the knowledge tidy\"}}' "
            f"> {TEAM_ROOT}/roles/Curator/role.json && echo '# Curate' > {TEAM_ROOT}/roles/Curator/wisdom/01.md")
@@ -66,10 +63,8 @@ def hand_made(adoption_sandbox, settings):
     sb.ssh(f"cat > {site} <<'EOF'\n{with_block}EOF\nnginx -t -q && systemctl reload nginx")
     # A reload returns before nginx's new workers take over: wait until the block serves.
     health = f"curl -sk --resolve {settings.server_name}:443:127.0.0.1 https://{settings.server_name}{settings.dev_url_path}/health"
-    for _ in range(100):
-        if f'"port":"{settings.dev_port}"' in sb.ssh(health, check=False).stdout:
-            break
-        time.sleep(0.1)
+    harness.wait_until(lambda: f'"port":"{settings.dev_port}"' in sb.ssh(health, check=False).stdout,
+                       limit=20, what=f"the hand-made location serving {settings.dev_url_path}/health")
     through_block = f"{settings.dev_url_path}/mcp"
     sb.instance = harness.call_tool(sb, "bootstrap_v2", {"name": "Foundation"}, path=through_block)["instanceId"]
     taken = harness.call_tool(sb, "take_on_role", {"instanceId": sb.instance, "role": "Curator"}, path=through_block)
@@ -170,7 +165,7 @@ def test_an_adoption_killed_midway_is_finished_by_the_next_run(hand_made, settin
     before = v2_files(sb, TEAM_ROOT, settings.v2_data_entries)
     # Kill the adoption on the host the moment it has stopped the hand-made server, and the deploy with it.
     sb.ssh(f"setsid -f sh -c 'while [ ! -f {settings.bastion_state_dir}/adoption-stopped-at ]; do sleep 0.01; done; "
-           f"pkill -KILL -f {settings.dev_adopt_script}' > /dev/null 2>&1 < /dev/null")
+           f"pkill -KILL -f {settings.deploy_run_dir}/hacs-dev-adopt' > /dev/null 2>&1 < /dev/null")
     env = dict(os.environ, BASTION_TARGET="sandbox", BASTION_SANDBOX=sb.name)
     killed = subprocess.run([harness.PYINFRA, "-y", "inventory.py", "deploy.py", *harness.NO_FOLLOW, *ADOPT], cwd=REPO,
                             env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600)

@@ -12,7 +12,8 @@ from tasks import TEMPLATES
 from tasks.production_view import Production
 from tests.settings import REPO, load
 
-SCRIPTS = sorted([*TEMPLATES.glob("usr/local/sbin/*.j2"), *TEMPLATES.glob("dev_checkout/git-hooks/*.j2")])
+SCRIPTS = sorted(path for where in ("usr/local/sbin", "deploy-run", "dev_checkout/git-hooks")
+                 for path in TEMPLATES.glob(f"{where}/*.j2"))
 RENDERED = [t for t in SCRIPTS if not t.read_text().startswith("#!/usr/bin/python3")]
 PYTHON = [t for t in SCRIPTS if t not in RENDERED]
 # The variables a task passes besides host.data, and the other settings' ways of rendering a script.

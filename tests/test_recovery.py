@@ -18,7 +18,7 @@ def test_production_snapshot_reads_production_and_backs_up_dev_first(pristine, s
     dev_only = harness.bootstrap(pristine, "DevOnly")
     prod = f"find {settings.production_data_dir} -type f -print0 | sort -z | xargs -0 sha256sum"
     production_before = pristine.ssh(prod).stdout
-    run = harness.deploy(pristine, deploy_file="snapshot.py")
+    run = harness.deploy(pristine, deploy_file="dev_data_from_production.py")
     assert run.returncode == 0, run.output[-4000:]
     assert pristine.ssh(prod).stdout == production_before
     marker = json.loads(pristine.ssh(f"cat {settings.dev_data_dir}/.bastion-snapshot.json").stdout)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sandbox import baseline
-from sandbox.machine import STATE_ROOT, Sandbox
+from sandbox.machine import IP_FORWARD, IP_FORWARD_SAVED, STATE_ROOT, Sandbox
 from tests import harness
 
 
@@ -70,13 +70,17 @@ def test_reset_returns_to_pristine(pristine):
 
 def test_teardown_leaves_nothing_behind():
     sandbox = Sandbox("bst-teardown", "10.213.23.0/24")
-    forward_before = Path("/proc/sys/net/ipv4/ip_forward").read_text()
+    forward_before = IP_FORWARD.read_text()
     sandbox.up()
     pids = started_pids(sandbox)
     sandbox.down()
     assert leftovers(sandbox, pids) == []
-    if not other_sandboxes_running(sandbox):
-        assert Path("/proc/sys/net/ipv4/ip_forward").read_text() == forward_before
+    forward_now = IP_FORWARD.read_text()
+    if other_sandboxes_running(sandbox):
+        # The others still route through this machine: forwarding stays on, the value to restore stays saved.
+        assert forward_now == "1\n" and IP_FORWARD_SAVED.exists(), (forward_now, IP_FORWARD_SAVED.exists())
+    else:
+        assert forward_now == forward_before and not IP_FORWARD_SAVED.exists()
 
 
 def test_up_after_a_killed_run_succeeds():

@@ -88,12 +88,12 @@ def test_productions_services_are_not_reachable_from_the_dev_server_nor_the_meta
 
 
 def test_productions_data_copied_into_dev_reaches_none_of_productions_services(sb):
-    """snapshot.py puts production's instances (Crossing-a1b2 has its channel on 127.0.0.1:21000) into dev;
+    """dev_data_from_production.py puts production's instances (Crossing-a1b2 has its channel on 127.0.0.1:21000) into dev;
     the dev server loads them, and not one request reaches production's listeners."""
     s = sb.settings
     before = listener_requests(sb)
     since = sb.ssh("date -u '+%F %T'").stdout.strip()
-    run = harness.deploy(sb, deploy_file="snapshot.py")
+    run = harness.deploy(sb, deploy_file="dev_data_from_production.py")
     assert run.returncode == 0, run.output[-3000:]
     assert sb.ssh(f"test -f {s.dev_data_dir}/instances/Crossing-a1b2/preferences.json").returncode == 0
     journal = f"journalctl -o cat --no-pager -u {s.dev_unit} --since '{since}'"

@@ -35,8 +35,7 @@ def test_production_data_is_backed_up_too_where_there_is_production(host, settin
 
 
 def test_backup_scripts_are_root_owned(host, settings):
-    for path in (settings.backup_restic_command, settings.dev_backup_script, settings.dev_backup_check_script,
-                 settings.dev_restore_script):
+    for path in (settings.backup_restic_command, settings.dev_backup_script, settings.dev_backup_check_script):
         script = host.file(path)
         assert (script.user, script.group, script.mode) == ("root", "root", 0o755), path
 
