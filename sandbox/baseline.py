@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from sandbox import layouts, rootfs
+from sandbox.host import machine_lock
 from sandbox.machine import Sandbox
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,6 +52,11 @@ def ensure_layer(sandbox: Sandbox) -> Path:
     layer = layer_path(sandbox.layout)
     if layer.exists():
         return layer
+    with machine_lock():
+        return layer if layer.exists() else _lay(sandbox, layer)
+
+
+def _lay(sandbox: Sandbox, layer: Path) -> Path:
     started = time.monotonic()
     print(f"laying the {sandbox.layout} production baseline on {sandbox.name} (cached as {layer.name})", flush=True)
     sandbox.up()

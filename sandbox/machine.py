@@ -206,6 +206,15 @@ class Sandbox:
             f"    ip saddr {self.subnet} oifname != \"{self.veth}\" masquerade\n"
             f"  }}\n}}\n"))
 
+    @staticmethod
+    def restore_forwarding_when_idle():
+        """ip_forward as it was before the first sandbox, once none runs (side by side, each of the last two
+        to stop may have seen the other still up)."""
+        running = [p for p in STATE_ROOT.glob("*/nspawn.pid") if _alive(p, "systemd-nspawn")]
+        if IP_FORWARD_SAVED.exists() and not running:
+            IP_FORWARD.write_text(IP_FORWARD_SAVED.read_text())
+            IP_FORWARD_SAVED.unlink()
+
     def _restore_forwarding(self):
         others = [d for d in STATE_ROOT.glob("*/nspawn.pid") if d.parent != self.state]
         if IP_FORWARD_SAVED.exists() and not any(_alive(p, "systemd-nspawn") for p in others):

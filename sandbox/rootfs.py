@@ -6,9 +6,8 @@ import shutil
 import time
 from pathlib import Path
 
-from sandbox.host import ensure_prerequisites, run
+from sandbox.host import CACHE, ensure_prerequisites, machine_lock, run
 
-CACHE = Path(os.environ.get("BASTION_SANDBOX_CACHE", "/var/cache/bastion-sandbox"))
 MIRROR = os.environ.get("BASTION_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 # Bump when the recipe below changes, so every machine rebuilds instead of booting a stale cache.
 RECIPE = "bookworm-3"
@@ -35,6 +34,11 @@ def ensure() -> Path:
     target = path()
     if target.exists():
         return target
+    with machine_lock():
+        return target if target.exists() else _build(target)
+
+
+def _build(target: Path) -> Path:
     build = CACHE / f"rootfs-{RECIPE}.building"
     if build.exists():
         shutil.rmtree(build)

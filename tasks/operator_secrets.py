@@ -1,6 +1,7 @@
 """Secrets that live on the operator's machine (the repository password, the webhook's secret, keys):
 made there when neither side has one, copied root-only to the host, never printed."""
 import hashlib
+import os
 import secrets
 from pathlib import Path
 
@@ -22,8 +23,16 @@ def made_here(setting: str) -> Path:
     local = local_file(setting)
     if not local.exists():
         local.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        local.touch(mode=0o600)
-        local.write_text(secrets.token_urlsafe(48) + "\n")
+        # Whole before it is visible, and the first of two runs side by side wins: the other takes it.
+        draft = local.with_name(f".{local.name}.{os.getpid()}")
+        draft.touch(mode=0o600)
+        draft.write_text(secrets.token_urlsafe(48) + "\n")
+        try:
+            os.link(draft, local)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return local
 
 

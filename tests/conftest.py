@@ -47,6 +47,11 @@ def needs_fixture(path) -> None:
 FIGURES: dict[str, str] = {}
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "quiet: measures latency; `./bastion test` runs it alone, after the rest "
+                                       "(tests/shards.py)")
+
+
 def pytest_addoption(parser):
     parser.addoption("--app", default=None,
                      help="the HACS app the deployed sandbox serves on v2: a directory or git URL (default: "

@@ -140,6 +140,7 @@ def cgroup_case(sandbox) -> str:
     return "enforced" if {"memory", "pids", "cpu"} <= set(controllers) else "held, not enforced"
 
 
+@pytest.mark.quiet
 def test_a_hostile_commit_cannot_starve_production_and_is_rolled_back(scratch, figures):
     sb = harness.with_layout(Sandbox(scratch.name, scratch.subnet, layout="2026"))
     baseline.up(sb)

@@ -1,0 +1,81 @@
+"""The whole suite, as `./bastion test` runs it: two pytest sessions side by side, each on sandboxes of its
+own, then the tests that measure latency alone on a quiet machine.
+
+    python -m tests.shards [PYTEST ARGS]       (with a test path among the args: that, in one session)
+
+Most of the suite waits (for sandboxes, systemd, the app, timers), so two sessions on this 2-core machine
+take far less than one after the other. The split keeps each session's sandboxes its own: the backup host,
+the blank host and the ACME server serve only the drills (shard "drills"); the deployed droplets only the
+rest ("droplets"); each has a scratch sandbox of its own name. Tests marked `quiet` (production's tail
+latency under a hostile commit) run last, alone, as they would on an idle droplet.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from sandbox.machine import Sandbox
+from tests.settings import REPO
+
+DRILLS = ["tests/test_backup_host.py", "tests/test_backups.py", "tests/test_production.py", "tests/test_recovery.py"]
+# The drills' scratch sandbox: another name and subnet than the droplets' (conftest's defaults).
+DRILLS_ENV = {"BASTION_TEST_SCRATCH": "bst-scratch-d", "BASTION_TEST_SCRATCH_SUBNET": "10.213.32.0/24"}
+
+
+def pytest(args: list[str]) -> list[str]:
+    return [sys.executable, "-m", "pytest", *args]
+
+
+def streamed(name: str, argv: list[str], env: dict) -> subprocess.Popen:
+    """A session whose output lines are printed as they come, each after its shard's name."""
+    process = subprocess.Popen(argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, bufsize=1)
+
+    def relay():
+        for line in process.stdout:
+            sys.stdout.write(f"[{name}] {line}")
+            sys.stdout.flush()
+
+    process.relay = threading.Thread(target=relay, daemon=True)
+    process.relay.start()
+    return process
+
+
+def finished(process: subprocess.Popen) -> int:
+    code = process.wait()
+    process.relay.join()
+    return code
+
+
+def names_a_test(args: list[str]) -> bool:
+    return any(not arg.startswith("-") and (Path(REPO / arg.split("::")[0]).exists()) for arg in args)
+
+
+def main(args: list[str]) -> int:
+    if names_a_test(args):
+        return subprocess.run(pytest(args), cwd=REPO, stdin=subprocess.DEVNULL).returncode
+    started = time.monotonic()
+    env = dict(os.environ)
+    shards = [
+        streamed("drills", pytest([*DRILLS, *args]), {**env, **DRILLS_ENV}),
+        streamed("droplets", pytest(["tests", *(f"--ignore={path}" for path in DRILLS), "-m", "not quiet", *args]),
+                 env),
+    ]
+    codes = [finished(shard) for shard in shards]
+    print(f"side by side: {time.monotonic() - started:.0f} s; now the quiet tests, alone", flush=True)
+    quiet = subprocess.run(pytest(["tests", "-m", "quiet", *args]), cwd=REPO, env=env, stdin=subprocess.DEVNULL)
+    # Sandboxes that went down side by side each left forwarding on for the other: the last word is here.
+    Sandbox.restore_forwarding_when_idle()
+    codes.append(quiet.returncode)
+    total = time.monotonic() - started
+    print(f"the whole suite: {total / 60:.1f} min; exit codes drills {codes[0]}, droplets {codes[1]}, quiet {codes[2]}")
+    # pytest's 5 (no test collected) is a failure here too: every shard has tests.
+    return 0 if codes == [0, 0, 0] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
