@@ -12,6 +12,7 @@ latency under a hostile commit) run last, alone, as they would on an idle drople
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -23,7 +24,7 @@ from tests.settings import REPO
 
 DRILLS = ["tests/test_backup_host.py", "tests/test_backups.py", "tests/test_production.py", "tests/test_recovery.py"]
 # The drills' scratch sandbox: another name and subnet than the droplets' (conftest's defaults).
-DRILLS_ENV = {"BASTION_TEST_SCRATCH": "bst-scratch-d", "BASTION_TEST_SCRATCH_SUBNET": "10.213.32.0/24"}
+DRILLS_ENV = {"BASTION_TEST_SCRATCH": "bst-drills", "BASTION_TEST_SCRATCH_SUBNET": "10.213.32.0/24"}
 
 
 def pytest(args: list[str]) -> list[str]:
@@ -51,26 +52,39 @@ def finished(process: subprocess.Popen) -> int:
     return code
 
 
+def side_by_side(sessions: list[tuple[str, list[str], dict]]) -> list[int]:
+    """The sessions' exit codes; an interrupt reaches each session as one, so each stops its own sandboxes."""
+    running = [streamed(name, argv, env) for name, argv, env in sessions]
+    try:
+        return [finished(session) for session in running]
+    except KeyboardInterrupt:
+        for session in running:
+            session.send_signal(signal.SIGINT)
+        for session in running:
+            finished(session)
+        raise
+
+
 def names_a_test(args: list[str]) -> bool:
     return any(not arg.startswith("-") and (Path(REPO / arg.split("::")[0]).exists()) for arg in args)
 
 
 def main(args: list[str]) -> int:
     if names_a_test(args):
-        return subprocess.run(pytest(args), cwd=REPO, stdin=subprocess.DEVNULL).returncode
+        os.chdir(REPO)
+        os.execv(sys.executable, pytest(args))
+    # A stop from outside (CI's timeout, kill) reaches the sessions as an interrupt, so they tear down.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     started = time.monotonic()
     env = dict(os.environ)
-    shards = [
-        streamed("drills", pytest([*DRILLS, *args]), {**env, **DRILLS_ENV}),
-        streamed("droplets", pytest(["tests", *(f"--ignore={path}" for path in DRILLS), "-m", "not quiet", *args]),
-                 env),
-    ]
-    codes = [finished(shard) for shard in shards]
+    codes = side_by_side([
+        ("drills", pytest([*DRILLS, *args]), {**env, **DRILLS_ENV}),
+        ("droplets", pytest(["tests", *(f"--ignore={path}" for path in DRILLS), "-m", "not quiet", *args]), env),
+    ])
     print(f"side by side: {time.monotonic() - started:.0f} s; now the quiet tests, alone", flush=True)
-    quiet = subprocess.run(pytest(["tests", "-m", "quiet", *args]), cwd=REPO, env=env, stdin=subprocess.DEVNULL)
+    codes += side_by_side([("quiet", pytest(["tests", "-m", "quiet", *args]), env)])
     # Sandboxes that went down side by side each left forwarding on for the other: the last word is here.
     Sandbox.restore_forwarding_when_idle()
-    codes.append(quiet.returncode)
     total = time.monotonic() - started
     print(f"the whole suite: {total / 60:.1f} min; exit codes drills {codes[0]}, droplets {codes[1]}, quiet {codes[2]}")
     # pytest's 5 (no test collected) is a failure here too: every shard has tests.
