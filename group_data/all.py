@@ -369,7 +369,8 @@ dev_nginx_site = "/etc/nginx/sites-available/hacs-dev"
 dev_nginx_snippet = "/etc/nginx/snippets/hacs-dev.conf"
 # What the snippet needs at nginx's http level (the push path's rate limit, the status page's form).
 dev_nginx_http_conf = "/etc/nginx/conf.d/hacs-dev.conf"
-# Where bastion keeps its own bookkeeping on the host (the last snippet nginx accepted).
+# Where bastion keeps its own bookkeeping on the host: the state files its scripts and playbooks leave for
+# each other, each named in README.md, "State on the host" (who writes it, who reads it, what it holds).
 bastion_state_dir = "/var/lib/bastion"
 # Streaming MCP sessions stay open for a long time.
 dev_proxy_timeout_seconds = 3600

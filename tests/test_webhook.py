@@ -91,6 +91,9 @@ def test_the_status_page_says_why_a_push_is_not_live_and_shows_no_secret(receivi
     bad = upstream.push_commit(sb.upstream_repo, s.dev_branch, {harness.SERVER: broken}, "A commit that cannot start")
     assert harness.deliver(sb, "push", harness.push_payload(s.dev_branch, bad), sb.secret)[0] == 200
     harness.wait_until(lambda: f"failed_commit={bad}" in state(sb), 60)
+    # The page is written after the state, at the end of the look: wait for it to say so.
+    harness.wait_until(lambda: f'"commit": "{bad}"' in status_page(sb) or f'"commit":"{bad}"' in status_page(sb), 10,
+                       what="the status page naming the failed commit")
     report = json.loads(status_page(sb))
     assert report["last_outcome"] == "rolled-back" and report["served"]["commit"] == good
     assert report["failed"]["commit"] == bad and "broken on purpose" in report["failed"]["reason"]
