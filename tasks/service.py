@@ -41,7 +41,9 @@ def run_dev_service(restart_after=()):
     )
     # Only once the server runs in its own network namespace: before, a server of an older unit may still
     # hold the port on the host.
+    # Bound to the server, the door opens once it answers; a server that does not come up fails it too, and
+    # the health gate reports why.
     systemd.service(name=f"{d.dev_proxy_unit}.socket listens on {d.dev_listen_address}:{d.dev_port}",
-                    service=f"{d.dev_proxy_unit}.socket", running=True, enabled=True)
+                    service=f"{d.dev_proxy_unit}.socket", running=True, enabled=True, _ignore_errors=True)
     systemd.service(name=f"{d.dev_proxy_unit} takes its new unit", service=f"{d.dev_proxy_unit}.service",
                     running=False, _if=lambda: any(op.did_change() for op in [unit, *door]))

@@ -18,7 +18,8 @@ def test_the_dev_server_is_not_production(host, settings, production_on_host):
 def test_unit_is_enabled_and_running(host, settings):
     service = host.service(settings.dev_unit)
     assert service.is_enabled
-    assert service.is_running
+    assert service.is_running, host.run(
+        f"systemctl --no-pager status {settings.dev_unit}; journalctl --no-pager -n 40 -u {settings.dev_unit}").stdout
 
 
 def test_runs_as_the_service_user(host, settings):
