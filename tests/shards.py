@@ -22,6 +22,7 @@ from pathlib import Path
 from sandbox.machine import Sandbox
 from tests.settings import REPO
 
+INTERRUPTED = 2  # pytest's exit code for a session stopped by an interrupt
 DRILLS = ["tests/test_backup_host.py", "tests/test_backups.py", "tests/test_production.py", "tests/test_recovery.py"]
 # The drills' scratch sandbox: another name and subnet than the droplets' (conftest's defaults).
 DRILLS_ENV = {"BASTION_TEST_SCRATCH": "bst-drills", "BASTION_TEST_SCRATCH_SUBNET": "10.213.32.0/24"}
@@ -81,8 +82,13 @@ def main(args: list[str]) -> int:
         ("drills", pytest([*DRILLS, *args]), {**env, **DRILLS_ENV}),
         ("droplets", pytest(["tests", *(f"--ignore={path}" for path in DRILLS), "-m", "not quiet", *args]), env),
     ])
-    print(f"side by side: {time.monotonic() - started:.0f} s; now the quiet tests, alone", flush=True)
-    codes += side_by_side([("quiet", pytest(["tests", "-m", "quiet", *args]), env)])
+    if INTERRUPTED in codes:
+        # A session stopped from outside (its own signal): the run is over, not to be measured on.
+        print("a session was interrupted: the quiet tests do not run", flush=True)
+        codes.append(INTERRUPTED)
+    else:
+        print(f"side by side: {time.monotonic() - started:.0f} s; now the quiet tests, alone", flush=True)
+        codes += side_by_side([("quiet", pytest(["tests", "-m", "quiet", *args]), env)])
     # Sandboxes that went down side by side each left forwarding on for the other: the last word is here.
     Sandbox.restore_forwarding_when_idle()
     total = time.monotonic() - started
