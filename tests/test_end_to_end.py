@@ -95,6 +95,15 @@ def test_the_hook_says_so_when_the_new_commit_does_not_come_up(sb, settings):
     assert f"{fixed[:12]} is up" in sb.ssh(f"cd {settings.dev_checkout} && git pull 2>&1").stdout
 
 
+def test_a_bare_restart_returns_once_the_server_answers(sb, settings):
+    """Readiness is the unit's own (ExecStartPost), not the restart path's: `systemctl restart`, by whoever,
+    returns with /health answering inside the server's network namespace at the first ask."""
+    unit = settings.dev_unit
+    asked = sb.ssh(f"systemctl restart {unit} && nsenter -t $(systemctl show -p MainPID --value {unit}) -n "
+                   f"curl -sS --max-time 2 http://{settings.dev_listen_address}:{settings.dev_port}/health", check=False)
+    assert asked.returncode == 0 and '"status":"healthy"' in asked.stdout, asked.stdout + asked.stderr
+
+
 def test_deploy_fast_forwards_and_keeps_local_changes_in_a_stash(sb, settings):
     # Tracked files under data/ are rewritten at run time (by the app, or by hand); upstream changes one too.
     tracked = sb.ssh(f"git -C {settings.dev_checkout} ls-files data | grep '\\.json$' | head -n 1").stdout.strip()
