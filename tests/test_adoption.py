@@ -66,7 +66,9 @@ def hand_made(adoption_sandbox, settings):
     harness.wait_until(lambda: f'"port":"{settings.dev_port}"' in sb.ssh(health, check=False).stdout,
                        limit=20, what=f"the hand-made location serving {settings.dev_url_path}/health")
     through_block = f"{settings.dev_url_path}/mcp"
-    sb.instance = harness.call_tool(sb, "bootstrap_v2", {"name": "Foundation"}, path=through_block)["instanceId"]
+    made = harness.call_tool(sb, "bootstrap_v2", {"name": "Foundation"}, path=through_block)
+    assert "instanceId" in made, made
+    sb.instance = made["instanceId"]
     taken = harness.call_tool(sb, "take_on_role", {"instanceId": sb.instance, "role": "Curator"}, path=through_block)
     assert taken.get("success"), taken
     sb.site_with_block, sb.site_original = with_block, original

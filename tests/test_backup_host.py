@@ -101,7 +101,8 @@ def test_root_on_the_droplet_cannot_delete_or_overwrite_a_snapshot(droplet, vaul
 def test_the_backup_hosts_own_timers_keep_the_policy_and_check_it(droplet, vault):
     s = droplet.settings
     for _ in range(3):
-        assert droplet.ssh(f"systemctl start {s.dev_backup_unit}.service", check=False).returncode == 0
+        assert droplet.ssh(f"systemctl start {s.dev_backup_unit}.service", check=False).returncode == 0, \
+            droplet.ssh(f"journalctl --no-pager -o cat -n 15 -u {s.dev_backup_unit}", check=False).stdout
     droplet.ssh(f"{s.dev_backup_script} --label before-something")
     mark = backup_host_state(vault, "prune").get("finished_at", "")
     # A prune that began before the last backup may not have seen it: wait for two turns.
