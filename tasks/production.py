@@ -95,15 +95,6 @@ def restore_production_data(snapshot: str, data: str, entries: list[str], marker
     yield from run_script("hacs-production-restore", [snapshot])
 
 
-@operation()
-def empty_secrets_file(path: str):
-    """The unit's EnvironmentFile, when the restore brought none: created empty (0600), never rewritten."""
-    if host.get_fact(File, path=path):
-        host.noop(f"{path} exists")
-        return
-    yield f"install -m 600 /dev/null {path}"
-
-
 @deploy("Production")
 def build_production():
     d = host.data
@@ -122,8 +113,9 @@ def build_production():
             snapshot=d.production_restore_from, data=data, entries=d.v2_data_entries,
             marker=f"{d.bastion_state_dir}/production-restored-from.snapshot")]
     if d.production_secrets_file:
-        empty_secrets_file(name=f"Secrets file {d.production_secrets_file} (0600, content never touched)",
-                           path=d.production_secrets_file)
+        # The unit's EnvironmentFile: created empty when the restore brought none; its content never touched.
+        files.file(name=f"Secrets file {d.production_secrets_file} (0600, content never touched)",
+                   path=d.production_secrets_file, mode="600")
     unit = files.template(name=f"Unit {d.production_unit}", src=template("etc/systemd/system/mcp-coordination.service.j2"),
                           dest=f"/etc/systemd/system/{d.production_unit}", mode="644")
     units.reload_if_changed([unit], "the production unit")
