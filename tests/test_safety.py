@@ -90,6 +90,8 @@ KILL_POINTS = {
     "after the clone": "test -d /mnt/coordinaton_mcp_data/v2-dev/.git",
     "after the unit is written": "test -f /etc/systemd/system/mcp-coordination-dev.service",
     "during the nginx step": "test -f /etc/nginx/snippets/hacs-dev.conf",
+    # Its npm ci goes on without the deploy (no terminal, no hangup): the rerun waits for it, not beside it.
+    "during npm ci": "pgrep -u hacs-dev -f 'npm ci' > /dev/null",
 }
 
 

@@ -93,7 +93,8 @@ def test_every_dev_process_runs_on_the_dev_cpus_alone(host, settings):
         pytest.skip("dev_cpus=None: dev may run on any CPU")
     allowed = host.check_output(f"for p in $(pgrep -u {settings.dev_user}); do "
                                 f"grep -h Cpus_allowed_list /proc/$p/status; done 2>/dev/null | sort -u")
-    assert allowed.split() == ["Cpus_allowed_list:", str(settings.dev_cpus)], allowed
+    assert allowed.split() == ["Cpus_allowed_list:", str(settings.dev_cpus)], allowed + host.check_output(
+        f"ps -u {settings.dev_user} -o pid=,psr=,etimes=,unit=,args= || true")
 
 
 def test_listens_on_loopback_only(host, settings):
