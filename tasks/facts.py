@@ -16,6 +16,13 @@ def _quote_all(paths) -> str:
     return " ".join(shlex.quote(str(p)) for p in paths)
 
 
+def reported(guard: str, **values: str) -> str:
+    """A command printing key=value for each shell command whose output is not empty, once guard passes
+    (guard may `exit 0` to report nothing): the shape of every KeyValues fact that asks several questions."""
+    asked = "; ".join(f'v=$({command}); [ -n "$v" ] && echo "{key}=$v"' for key, command in values.items())
+    return f"{guard}; {asked}; true"
+
+
 class KeyValues(FactBase):
     """A fact whose command prints key=value lines: a dict of them ({} when it prints none)."""
 
@@ -99,14 +106,14 @@ class PresentPaths(Lines):
 
 
 class PathState(KeyValues):
-    """exists, empty, git (a .git inside), owner of a path; {} when it does not exist."""
+    """exists, empty, git (a .git inside), owner, marked (bastion's) of a path; {} when it does not exist."""
 
     def command(self, path):
         quoted = shlex.quote(path)
-        return (f"[ -e {quoted} ] || exit 0; echo exists=yes; "
-                f"[ -z \"$(ls -A {quoted} 2>/dev/null)\" ] && echo empty=yes; "
-                f"[ -e {quoted}/.git ] && echo git=yes; echo owner=$(stat -c %U {quoted}); "
-                f"[ -e {quoted}/.bastion ] && echo marked=yes; true")
+        return reported(f"[ -e {quoted} ] || exit 0", exists="echo yes",
+                        empty=f'[ -z "$(ls -A {quoted} 2>/dev/null)" ] && echo yes',
+                        git=f"[ -e {quoted}/.git ] && echo yes", owner=f"stat -c %U {quoted}",
+                        marked=f"[ -e {quoted}/.bastion ] && echo yes")
 
 
 class UpstreamBranch(FactBase):
@@ -165,14 +172,15 @@ class LocalCommits(FactBase):
 
 
 class CarriedData(KeyValues):
-    """What adoption would carry from a data root: which V2 entries, how many files, how many KiB."""
+    """What adoption would carry from a data root: which V2 entries, how many files, how many KiB; {} when
+    the root holds none of them."""
 
     def command(self, root, entries):
-        quoted = shlex.quote(root)
-        return (f"cd {quoted} 2>/dev/null || exit 0; present=$(ls -d {' '.join(entries)} 2>/dev/null); "
-                f"echo entries=$(echo $present); "
-                f"echo files=$(find $present -type f 2>/dev/null | wc -l); "
-                f"echo kib=$(du -sk $present 2>/dev/null | awk '{{s+=$1}} END {{print s+0}}')")
+        # With no entry present, find and du would count the whole root: stop before them.
+        return reported(f"cd {shlex.quote(root)} 2>/dev/null || exit 0; present=$(ls -d {' '.join(entries)} 2>/dev/null); "
+                        f'[ -n "$present" ] || exit 0', entries="echo $present",
+                        files="find $present -type f 2>/dev/null | wc -l",
+                        kib="du -sk $present 2>/dev/null | awk '{s+=$1} END {print s}'")
 
 
 class StateFile(KeyValues):
