@@ -156,11 +156,13 @@ def mark(sandbox):
 
 def changed_since_mark(sandbox) -> list[str]:
     """Every file or directory under the watched trees whose content or status (mode, owner) changed
-    after mark(); production's own log directory aside, which the running server writes on its own timers
-    (today's main: a sweep every 60 s), as tests/production.py's snapshot leaves it aside too."""
+    after mark(); the running servers' own log directories aside (production's and dev's), which they write
+    on their own timers (today's main: a sweep every 60 s); tests/production.py's snapshot leaves production's
+    aside too."""
     marker = "/run/bastion-test-marker"
-    logs = f"{getattr(sandbox, 'settings', load()).production_checkout}/logs"
-    out = sandbox.ssh(f"find {WATCHED} -xdev -path {logs} -prune -o "
+    s = getattr(sandbox, "settings", load())
+    pruned = " -o ".join(f"-path {checkout}/logs" for checkout in (s.production_checkout, s.dev_checkout))
+    out = sandbox.ssh(f"find {WATCHED} -xdev \\( {pruned} \\) -prune -o "
                       f"\\( -newer {marker} -o -cnewer {marker} \\) -print 2>/dev/null", check=False)
     return out.stdout.split()
 
