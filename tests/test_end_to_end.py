@@ -104,6 +104,17 @@ def test_a_bare_restart_returns_once_the_server_answers(sb, settings):
     assert asked.returncode == 0 and '"status":"healthy"' in asked.stdout, asked.stdout + asked.stderr
 
 
+def test_quick_restarts_leave_the_door_open(sb, settings):
+    """Pushes in a burst restart the server many times in seconds; after each the endpoint answers through
+    the door (systemd's default start limit of the door, 5 in 10 s, once kept it shut)."""
+    for n in range(7):
+        restart = sb.ssh(settings.dev_restart_script, check=False)
+        assert restart.returncode == 0, restart.stdout + restart.stderr
+        assert harness.served_commit(sb), f"restart {n + 1}: the endpoint does not answer: " + sb.ssh(
+            f"systemctl --no-pager status {settings.dev_proxy_unit}.socket {settings.dev_proxy_unit}.service",
+            check=False).stdout
+
+
 def test_deploy_fast_forwards_and_keeps_local_changes_in_a_stash(sb, settings):
     # Tracked files under data/ are rewritten at run time (by the app, or by hand); upstream changes one too.
     tracked = sb.ssh(f"git -C {settings.dev_checkout} ls-files data | grep '\\.json$' | head -n 1").stdout.strip()
