@@ -1,5 +1,5 @@
 """The fast tier: no sandbox, no network, seconds. Pure functions of bastion (settings rules, nginx text,
-production learnt from a host's report, batchssh's batch) on inputs made here."""
+production learnt from a host's report, batchssh's batch) and facts' shell commands, on inputs made here."""
 from pathlib import Path
 from types import SimpleNamespace
 
