@@ -19,7 +19,7 @@ from tasks.facts import DirectoryEntries, production
 from tasks.health import quote
 from tasks.nginx import has_certificate
 from tasks.operator_secrets import local_file
-from tasks.rules import backup_settings_problems, refuse, tls_settings_problems
+from tasks.rules import backup_settings_problems, refuse, snapshot_text, tls_settings_problems
 
 BUILT_MARK = "production-built-by-bastion"
 
@@ -108,9 +108,10 @@ def build_production():
         f"cd {checkout} && if [ -f package-lock.json ]; then npm ci --omit=dev; fi"], _if=code.did_change)
     restored = []
     if d.production_restore_from:
+        snapshot = snapshot_text(d.production_restore_from)
         restored = [restore_production_data(
-            name=f"Production's data from snapshot {d.production_restore_from} of {d.backup_repository}",
-            snapshot=d.production_restore_from, data=data, entries=d.v2_data_entries,
+            name=f"Production's data from snapshot {snapshot} of {d.backup_repository}",
+            snapshot=snapshot, data=data, entries=d.v2_data_entries,
             marker=f"{d.bastion_state_dir}/production-restored-from.snapshot")]
     if d.production_secrets_file:
         # The unit's EnvironmentFile: created empty when the restore brought none; its content never touched.

@@ -7,7 +7,7 @@ from pyinfra.operations import files
 
 from tasks.deploy_run import run_script
 from tasks.facts import production
-from tasks.rules import is_snapshot_id
+from tasks.rules import restore_is_snapshot, snapshot_text
 
 
 @operation(is_idempotent=False)
@@ -49,9 +49,10 @@ def restore_data():
     d = host.data
     if not d.restore_from:
         return []
-    if d.restore_from == "latest" or is_snapshot_id(d.restore_from):
-        return [restore_snapshot(name=f"Restore the dev data from snapshot {d.restore_from} of {d.backup_repository}",
-                                 snapshot=d.restore_from,
+    if restore_is_snapshot(d.restore_from):
+        snapshot = snapshot_text(d.restore_from)
+        return [restore_snapshot(name=f"Restore the dev data from snapshot {snapshot} of {d.backup_repository}",
+                                 snapshot=snapshot,
                                  marker=f"{d.bastion_state_dir}/restored-from.snapshot")]
     if d.restore_from.startswith("host:"):
         archive = d.restore_from[len("host:"):]

@@ -75,7 +75,24 @@ def snapshot_time(text: str) -> float:
 
 
 def restore_is_snapshot(source) -> bool:
-    return source == "latest" or is_snapshot_id(source)
+    return source == "latest" or is_snapshot_id(snapshot_text(source))
+
+
+def snapshot_text(value):
+    """A snapshot setting as restic reads it. pyinfra's --data turns an id of digits alone into an int (and
+    one like 1234e567 into a float): an int as long as restic's ids (8, or 64) is that id as typed; any other
+    number lost what was typed (a leading 0, an exponent) and stays a number, for snapshot_problems."""
+    if isinstance(value, int) and not isinstance(value, bool) and len(str(value)) in (8, 64):
+        return str(value)
+    return value
+
+
+def snapshot_problems(d) -> list[str]:
+    """Snapshot settings that pyinfra read as a number it cannot give back as typed."""
+    return [f"{key}={value}: pyinfra's --data read this snapshot id as a number and may have changed it (a leading "
+            f"0, an e); quote it as JSON: --data '{key}=\"ID\"', ID as backup.py lists it"
+            for key in ("restore_from", "production_restore_from")
+            if isinstance(value := snapshot_text(getattr(d, key)), (int, float)) and not isinstance(value, bool)]
 
 
 # --- the settings alone ------------------------------------------------------------------------
@@ -194,13 +211,15 @@ def backup_settings_problems(d) -> list[str]:
         problems.append("backup_append_only=True: needs an sftp backup_repository with its user "
                         "(sftp:USER@backup-host:/path, the host backup_host.py set up) and backup_ssh_key (the key it "
                         "forces); set both, or backup_append_only=False")
+    numbers = snapshot_problems(d)
+    problems += numbers
     source = d.restore_from
-    if source and not restore_is_snapshot(source) and not str(source).startswith("host:") \
+    if source and not numbers and not restore_is_snapshot(source) and not str(source).startswith("host:") \
             and not Path(source).is_file():
         problems.append(f"restore_from={source}: not a snapshot and no such file on this machine; give latest or a "
                         f"snapshot id (backup.py lists them), or a tar archive of before restic")
     restore = d.production_restore_from
-    if restore and not restore_is_snapshot(restore):
+    if restore and not numbers and not restore_is_snapshot(restore):
         problems.append(f"production_restore_from={restore}: give latest or a snapshot id "
                         f"(`bastion-restic snapshots --tag production` lists them)")
     return problems

@@ -98,6 +98,15 @@ def test_restore_from_a_snapshot_backs_up_what_it_replaces(pristine, settings):
     assert latest.changed == [], "latest is for a host that restored nothing yet"
 
 
+def test_a_snapshot_id_of_digits_alone_is_restored_once_too(pristine, settings):
+    """pyinfra's --data reads 53949330 as a number; the rerun after its restore crashed on it (one short id
+    in forty is digits alone, so a real snapshot cannot be asked for: the marker says it was restored)."""
+    harness.deployed(pristine)
+    pristine.ssh(f"echo 53949330 > {settings.bastion_state_dir}/restored-from.snapshot")
+    again = harness.deployed(pristine, "--data", "restore_from=53949330")
+    assert again.changed == [], "the snapshot the marker names is not restored again"
+
+
 def test_tar_archives_of_before_restic_still_restore_and_are_imported_once(pristine, settings):
     harness.deployed(pristine)
     old = harness.call_tool(pristine, "bootstrap_v2", {"name": "TarDays"})["instanceId"]

@@ -36,6 +36,9 @@ BAD_SETTINGS = [
     ("backup_append_only=True", "backup_append_only=True: needs an sftp backup_repository with its user"),
     ("restore_from=yesterday", "restore_from=yesterday: not a snapshot and no such file on this machine"),
     ("production_restore_from=yesterday", "production_restore_from=yesterday: give latest or a snapshot id"),
+    ("restore_from=01234567", "restore_from=1234567: pyinfra's --data read this snapshot id as a number and may "
+                              "have changed it (a leading 0, an e); quote it as JSON: --data 'restore_from=\"ID\"'"),
+    ("production_restore_from=12345e67", "production_restore_from=1.2345e+71: pyinfra's --data read this snapshot id"),
 ]
 
 
@@ -44,6 +47,17 @@ def test_a_bad_setting_gets_one_line_naming_it(setting, message):
     key, value = setting.split("=", 1)
     problems = rules.settings_problems(load({key: parse_value(value)}))
     assert len(problems) == 1 and problems[0].startswith(message), problems
+
+
+@pytest.mark.parametrize("typed", ["53949330", "5394933053949330539493305394933053949330539493305394933053949330",
+                                   '"01234567"', "latest", "5a1e0f3c"])
+def test_a_snapshot_id_is_taken_as_typed_even_when_pyinfra_reads_digits_as_a_number(typed):
+    """A restic id of digits alone (one in forty short ids) reaches bastion as an int: the restore of such a
+    snapshot crashed on its second run."""
+    for key in ("restore_from", "production_restore_from"):
+        d = load({key: parse_value(typed)})
+        assert rules.settings_problems(d) == [] and rules.restore_is_snapshot(getattr(d, key))
+        assert rules.snapshot_text(getattr(d, key)) == typed.strip('"')
 
 
 def test_the_defaults_pass():
