@@ -166,15 +166,18 @@ dev_cpu_weight = 10             # production's units have 100: dev gets a tenth 
 dev_cpu_quota = "100%"          # at most one of the two cores, however many loops it runs
 # Scheduling that holds without the cpu and io controllers: the lowest nice, and the idle classes, in
 # which the dev server (and all it spawns) gets the CPU and the disk only when nothing else wants them.
-# Measured with a hostile commit (a busy loop per core, a memory balloon, a disk filler): with nice 19
-# and SCHED_BATCH production's p99 went from 4.0 to 9.4 ms; the idle classes hold the median, dev_cpus the tail.
+# Measured with a hostile commit (four busy loops, each in a session of its own, a balloon, a flood, a
+# filler; production's /health, 300 requests a window): on any CPU at nice 0 its p50 went 1.4 -> 12.3 ms
+# and its p99 7.0 -> 41 ms; on any CPU in the idle classes 2.4 -> 5.2 and 9.7 -> 34 ms; pinned (dev_cpus)
+# at nice 0, 1.9 -> 2.9 and 8.0 -> 10.6 ms; pinned in the idle classes, 1.7 -> 2.3 and 8.0 -> 12.0 ms.
 dev_nice = 19
 dev_cpu_scheduling = "idle"
 # The CPUs every dev unit may run on (sched_setaffinity: holds with no cpu or cpuset controller): the
 # second of the droplet's two, so production and its services always have a core no dev process runs on,
-# and dev never takes more than one core whatever it spawns. Measured here with two busy loops at
-# SCHED_IDLE: production's p99 4.7 -> 8.9 ms on any core, 5.2 -> 6.0 ms on this one. systemd's syntax
-# ("1", "2-3"); None lets dev run anywhere (a one-core host). Checked against the host's CPUs.
+# and dev never takes more than one core whatever it spawns: the measure that holds production's latency
+# above (on both vCPUs, idle-class loops lengthen the tail from below the guest's scheduler). systemd's
+# syntax ("1", "2-3"); None (null with --data) lets dev run anywhere (a one-core host). Checked against
+# the host's CPUs.
 dev_cpus = "1"
 dev_io_scheduling = "idle"
 dev_io_weight = 10              # production's default is 100; the oneshots also run in the idle IO class
@@ -227,6 +230,10 @@ dev_update_script = "/usr/local/sbin/hacs-dev-update"
 deploy_run_dir = "/run/bastion-deploy"
 # How long the restart path and the health gate wait for /health after a (re)start.
 dev_health_timeout_seconds = 30
+# How long a deploy or a hook run waits for another's dependency install (npm ci; one at a time, into one
+# node_modules) before it fails naming it: a slow install finishes within it, a hung one is not waited
+# for forever by an operator far away.
+dev_dependencies_lock_wait_seconds = 900
 
 # --- Following the branch ------------------------------------------------------------------
 # A timer fetches origin/dev_branch this often (systemd time span); when it moved, the checkout is

@@ -17,6 +17,8 @@ HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-
 BRANCH = re.compile(r"^(?!/|.*//|.*\.\.|.*@\{|.*\.lock$|.*/$|.*\.$)[A-Za-z0-9._/-]+$")
 RESERVED_ENVIRONMENT = {"SSE_PORT": "dev_port", "SSE_HOST": "dev_listen_address", "HOST": "dev_listen_address",
                         "NODE_ENV": "dev_node_env"}
+# How a setting is unset: pyinfra's --data reads None as the text "None", and JSON's null as None.
+UNSET = "None (null with --data)"
 DEV_PATHS = ("dev_checkout", "dev_data_dir", "dev_env_file", "dev_backups_dir")
 RESTIC_SCHEMES = ("local", "sftp", "rest", "s3", "b2", "azure", "gs", "swift", "rclone")
 RETENTION_PERIODS = ("last", "hourly", "daily", "weekly", "monthly", "yearly")
@@ -103,6 +105,10 @@ def settings_problems(d) -> list[str]:
         value = getattr(d, key)
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
             problems.append(f"{key}={value!r}: not a TCP port; give a whole number from 1 to 65535")
+    for key in ("dev_health_timeout_seconds", "dev_dependencies_lock_wait_seconds"):
+        value = getattr(d, key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            problems.append(f"{key}={value!r}: give a whole number of seconds, at least 1")
     if not problems and d.dev_port == d.production_port:
         problems.append(f"dev_port={d.dev_port}: that is production's port (production_port); "
                         f"choose another, e.g. 3446")
@@ -151,11 +157,11 @@ def settings_problems(d) -> list[str]:
     source = d.dev_catalog_source
     if source and not (str(source).startswith("host:/") or (REPO / str(source)).is_dir()):
         problems.append(f"dev_catalog_source={source}: no such folder in this project; give one (e.g. files/catalog), "
-                        f"host:/path for a data root on the host, or None")
+                        f"host:/path for a data root on the host, or {UNSET}")
     if d.dev_local_changes not in ("stash", "fail"):
         problems.append(f"dev_local_changes={d.dev_local_changes!r}: use stash or fail")
     if d.dev_cpus is not None and cpu_list(d.dev_cpus) is None:
-        problems.append(f"dev_cpus={d.dev_cpus!r}: not a CPU list; give systemd's syntax (e.g. 1 or 2-3), or None")
+        problems.append(f"dev_cpus={d.dev_cpus!r}: not a CPU list; give systemd's syntax (e.g. 1 or 2-3), or {UNSET}")
     return problems
 
 
@@ -175,7 +181,7 @@ def cpu_problems(d, online: int) -> list[str]:
     if d.dev_cpus is None or not online:
         return []
     wanted = cpu_list(d.dev_cpus) or set()
-    fix = f"e.g. {online - 1}" if online > 1 else "None on a one-core host"
+    fix = f"e.g. {online - 1}" if online > 1 else f"{UNSET} on a one-core host"
     if max(wanted) >= online:
         return [f"dev_cpus={d.dev_cpus}: the host has {online} CPU(s) (0-{online - 1}); name one it has ({fix})"]
     if len(wanted) >= online:
@@ -198,7 +204,7 @@ def backup_settings_problems(d) -> list[str]:
     for key in ("backup_ssh_key", "backup_ssh_known_hosts", "backup_credentials_file"):
         value = getattr(d, key)
         if value and not (REPO / value).is_file():
-            problems.append(f"{key}={value}: no such file on this machine; give the file's path, or None")
+            problems.append(f"{key}={value}: no such file on this machine; give the file's path, or {UNSET}")
     if not isinstance(d.dev_backup_retention, dict) or not d.dev_backup_retention or any(
             period not in RETENTION_PERIODS or not isinstance(count, int) or count < 1
             for period, count in d.dev_backup_retention.items()):
@@ -244,11 +250,11 @@ def tls_settings_problems(d) -> list[str]:
     problems = []
     bundle = d.production_acme_ca_bundle
     if bundle and not (REPO / bundle).is_file():
-        problems.append(f"production_acme_ca_bundle={bundle}: no such file on this machine; give the CA file, or None")
+        problems.append(f"production_acme_ca_bundle={bundle}: no such file on this machine; give the CA file, or {UNSET}")
     server = d.production_acme_server
     if server and not str(server).startswith("https://"):
         problems.append(f"production_acme_server={server!r}: give an ACME directory URL (https://.../directory), "
-                        f"or None for Let's Encrypt's")
+                        f"or {UNSET} for Let's Encrypt's")
     return problems
 
 

@@ -7,7 +7,7 @@ figures, stops it. It measures; it asserts nothing. The droplet is 50-150 ms awa
 --rtts is simulated by a forwarder on the sandbox's own veth (sandbox/wan.py) that holds every chunk
 for RTT/2 each way; round trips = (time over the link - time direct) / RTT, medians of --runs, for a
 no-op deploy.py, status.py and the verify suite; then production's /health through nginx, p50 and p99,
-with the dev server idle and with a hostile commit served (tests/probes/hostile.js: a busy loop per core,
+with the dev server idle and with a hostile commit served (tests/probes/hostile.js: busy loops,
 a memory balloon, a process flood, a disk filler).
 """
 from __future__ import annotations

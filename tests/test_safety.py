@@ -113,6 +113,26 @@ def test_a_killed_deploy_converges_when_run_again(pristine, point):
     assert suite.returncode == 0, suite.stdout[-3000:]
 
 
+def test_an_install_that_hangs_is_waited_for_then_named(pristine, settings):
+    """An npm ci that hangs holds the dependency lock: the restart path waits dev_dependencies_lock_wait_seconds
+    for it, then fails naming it, and the server it would have restarted keeps running."""
+    harness.deployed(pristine, "--data", "dev_dependencies_lock_wait_seconds=2")
+    before = harness.invocation(pristine, settings.dev_unit)
+    lock = "/run/lock/hacs-dev-dependencies.lock"
+    pristine.ssh(f"systemd-run --unit=bastion-test-hung-install flock {lock} sleep 120")
+    try:
+        harness.wait_until(lambda: pristine.ssh(f"flock -n {lock} true", check=False).returncode != 0, 10)
+        started = time.monotonic()
+        run = pristine.ssh(f"timeout 60 {settings.dev_restart_script} --deps-only", check=False)
+        waited = time.monotonic() - started
+    finally:
+        pristine.ssh("systemctl stop bastion-test-hung-install", check=False)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "another dependency install still runs after 2 s (pgrep -af 'npm ci'): stop it, then run again" in run.stdout
+    assert waited >= 2, "it waited before it gave up"
+    assert harness.invocation(pristine, settings.dev_unit) == before
+
+
 def test_upstream_gone_or_unreachable_keeps_the_dev_server_and_data(pristine, settings):
     harness.deployed(pristine)
     pristine.ssh(f"echo keep > {settings.dev_data_dir}/precious && chown {settings.dev_user} {settings.dev_data_dir}/precious")

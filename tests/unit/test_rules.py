@@ -26,8 +26,12 @@ BAD_SETTINGS = [
     ("dev_catalog_source=files/no-such-catalog", "dev_catalog_source=files/no-such-catalog: no such folder in this project"),
     ("dev_runtime_dir=/var/run-hacs", "dev_runtime_dir='/var/run-hacs': give /run/NAME"),
     ("dev_local_changes=keep", "dev_local_changes='keep': use stash or fail"),
+    ("dev_dependencies_lock_wait_seconds=15m", "dev_dependencies_lock_wait_seconds='15m': give a whole number of "
+                                               "seconds, at least 1"),
+    ("dev_health_timeout_seconds=0", "dev_health_timeout_seconds=0: give a whole number of seconds"),
     ("dev_cpus=second", "dev_cpus='second': not a CPU list"),
     ("dev_cpus=3-1", "dev_cpus='3-1': not a CPU list"),
+    ("dev_cpus=None", "dev_cpus='None': not a CPU list; give systemd's syntax (e.g. 1 or 2-3), or None (null with --data)"),
     ("backup_repository=ftp://backup-host/restic", "backup_repository='ftp://backup-host/restic': not a restic repository"),
     ("backup_repository=/srv/hacs-dev/data/restic", "backup_repository=/srv/hacs-dev/data/restic: overlaps dev_data_dir"),
     ("backup_ssh_key=no-such-key", "backup_ssh_key=no-such-key: no such file on this machine"),
@@ -60,6 +64,10 @@ def test_a_snapshot_id_is_taken_as_typed_even_when_pyinfra_reads_digits_as_a_num
         assert rules.snapshot_text(getattr(d, key)) == typed.strip('"')
 
 
+def test_a_setting_is_unset_from_the_command_line_as_its_message_says():
+    assert rules.settings_problems(load({"dev_cpus": parse_value("null")})) == []
+
+
 def test_the_defaults_pass():
     assert rules.settings_problems(load()) == []
 
@@ -69,7 +77,7 @@ def test_dev_cpus_read_as_systemd_reads_them():
 
 
 @pytest.mark.parametrize("value, online, message", [
-    ("1", 1, "dev_cpus=1: the host has 1 CPU(s) (0-0); name one it has (None on a one-core host)"),
+    ("1", 1, "dev_cpus=1: the host has 1 CPU(s) (0-0); name one it has (None (null with --data) on a one-core host)"),
     ("0-1", 2, "dev_cpus=0-1: that is every CPU of the host, none left to production alone; name fewer (e.g. 1)"),
     ("4", 4, "dev_cpus=4: the host has 4 CPU(s) (0-3); name one it has (e.g. 3)"),
 ])
@@ -176,4 +184,4 @@ def test_the_acme_settings_are_checked_before_production_py_changes_anything():
     assert rules.tls_settings_problems(load({"production_acme_server": "http://ca/dir"}))[0].startswith(
         "production_acme_server='http://ca/dir': give an ACME directory URL")
     assert rules.tls_settings_problems(load({"production_acme_ca_bundle": "no-such-ca.pem"})) == [
-        "production_acme_ca_bundle=no-such-ca.pem: no such file on this machine; give the CA file, or None"]
+        "production_acme_ca_bundle=no-such-ca.pem: no such file on this machine; give the CA file, or None (null with --data)"]
