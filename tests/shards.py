@@ -4,9 +4,9 @@ own, then the tests that measure latency alone on a quiet machine.
     python -m tests.shards [PYTEST ARGS]       (with a test path among the args: that, in one session)
 
 Most of the suite waits (for sandboxes, systemd, the app, timers), so two sessions on this 2-core machine
-take far less than one after the other. The split keeps each session's sandboxes its own: the backup host,
-the blank host and the ACME server serve only the drills (shard "drills"); the deployed droplets only the
-rest ("droplets"); each has a scratch sandbox of its own name. Tests marked `quiet` (production's tail
+take far less than one after the other. The split keeps each session's sandboxes its own: the backup host
+and the ACME server serve only the drills (shard "drills"); the deployed droplets only the rest
+("droplets"); each has a scratch and a blank sandbox of its own name. Tests marked `quiet` (production's tail
 latency under a hostile commit) run last, alone, as they would on an idle droplet.
 """
 from __future__ import annotations
@@ -23,9 +23,11 @@ from sandbox.machine import Sandbox
 from tests.settings import REPO
 
 INTERRUPTED = 2  # pytest's exit code for a session stopped by an interrupt
-DRILLS = ["tests/test_backup_host.py", "tests/test_backups.py", "tests/test_production.py", "tests/test_recovery.py"]
-# The drills' scratch sandbox: another name and subnet than the droplets' (conftest's defaults).
-DRILLS_ENV = {"BASTION_TEST_SCRATCH": "bst-drills", "BASTION_TEST_SCRATCH_SUBNET": "10.213.32.0/24"}
+DRILLS = ["tests/test_backup_host.py", "tests/test_backups.py", "tests/test_certificates.py", "tests/test_recovery.py"]
+# The drills' scratch and blank sandboxes: other names and subnets than the droplets' (conftest's defaults);
+# production.py's drills without the backup host or the ACME server run beside the droplets, to even them.
+DRILLS_ENV = {"BASTION_TEST_SCRATCH": "bst-drills", "BASTION_TEST_SCRATCH_SUBNET": "10.213.32.0/24",
+              "BASTION_TEST_BLANK": "bst-dblank", "BASTION_TEST_BLANK_SUBNET": "10.213.33.0/24"}
 
 
 def pytest(args: list[str]) -> list[str]:
