@@ -170,6 +170,9 @@ def test_a_hostile_commit_cannot_starve_production_and_is_rolled_back(scratch, f
     still = int(sb.ssh(loops).stdout or 0), state()
     assert still[0] >= 4 and f"failed_commit={bad}" not in still[1], f"the load ended within the window: {still}"
     case = cgroup_case(sb)
+    if case == "enforced":  # read under the load: after the rollback it would hold whatever the limit
+        memory = sb.ssh(f"systemctl show -p MemoryCurrent --value {s.dev_slice}").stdout.strip()
+        assert memory.isdigit() and int(memory) <= (3 << 29), f"{memory} bytes in {s.dev_slice}, above MemoryMax"
     assert busy["failures"] == 0 and idle_before["failures"] == 0
     # Every dev process runs on dev_cpus alone (sched_setaffinity holds on any hierarchy), so production
     # always has a core no dev process runs on; on it, and by SCHED_IDLE where they meet, its latency holds.
@@ -193,9 +196,6 @@ def test_a_hostile_commit_cannot_starve_production_and_is_rolled_back(scratch, f
     assert harness.invocation(sb, s.production_unit) == production_before, "production never restarted"
     text = harness.status(sb, "text")
     assert f"failed     {bad[:12]}: disk floor" in text and "bounds     hacs-dev.slice" in text
-    if case == "enforced":
-        memory = sb.ssh(f"systemctl show -p MemoryCurrent --value {s.dev_slice}").stdout.strip()
-        assert memory.isdigit() and int(memory) <= (3 << 29), f"{memory} bytes in {s.dev_slice}, above MemoryMax"
     fixed = harness.push_server(sb, server, "The hostile code taken out")
     harness.wait_until(lambda: harness.served_commit(sb) == fixed, 60)
     idle_after = json.loads(sb.ssh(measure).stdout)
