@@ -26,9 +26,12 @@ def test_the_first_deploy_takes_a_backup_and_status_says_where_it_lives(pristine
     assert report["off_host"] is False
     text = harness.status(pristine, "text")
     assert "ON THIS HOST: it does not survive the droplet" in text
-    [snapshot] = snapshots(pristine, settings)
-    assert set(snapshot["tags"]) == {"hacs-dev", "routine"}
-    assert snapshot["hostname"] == settings.backup_snapshot_host
+    # The first deploy's, and the timer's too when the hour turned meanwhile (hourly, on the hour: seen once).
+    taken = snapshots(pristine, settings)
+    assert 1 <= len(taken) <= 2, taken
+    for snapshot in taken:
+        assert set(snapshot["tags"]) == {"hacs-dev", "routine"}
+        assert snapshot["hostname"] == settings.backup_snapshot_host
 
 
 def test_backup_now_goes_off_host_with_the_secrets_encrypted(pristine, vault, settings, tmp_path):
