@@ -80,11 +80,16 @@ def restore_is_snapshot(source) -> bool:
     return source == "latest" or is_snapshot_id(snapshot_text(source))
 
 
+def whole_number(value) -> bool:
+    """An int as a setting means one (True is an int to Python, not to an operator)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def snapshot_text(value):
     """A snapshot setting as restic reads it. pyinfra's --data turns an id of digits alone into an int (and
     one like 1234e567 into a float): an int as long as restic's ids (8, or 64) is that id as typed; any other
     number lost what was typed (a leading 0, an exponent) and stays a number, for snapshot_problems."""
-    if isinstance(value, int) and not isinstance(value, bool) and len(str(value)) in (8, 64):
+    if whole_number(value) and len(str(value)) in (8, 64):
         return str(value)
     return value
 
@@ -103,11 +108,11 @@ def settings_problems(d) -> list[str]:
     problems = []
     for key in ("dev_port", "production_port"):
         value = getattr(d, key)
-        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
+        if not whole_number(value) or not 1 <= value <= 65535:
             problems.append(f"{key}={value!r}: not a TCP port; give a whole number from 1 to 65535")
     for key in ("dev_health_timeout_seconds", "dev_dependencies_lock_wait_seconds"):
         value = getattr(d, key)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        if not whole_number(value) or value < 1:
             problems.append(f"{key}={value!r}: give a whole number of seconds, at least 1")
     if not problems and d.dev_port == d.production_port:
         problems.append(f"dev_port={d.dev_port}: that is production's port (production_port); "

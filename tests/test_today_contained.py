@@ -172,7 +172,8 @@ def test_a_hostile_commit_cannot_starve_production_and_is_rolled_back(scratch, f
     case = cgroup_case(sb)
     if case == "enforced":  # read under the load: after the rollback it would hold whatever the limit
         memory = sb.ssh(f"systemctl show -p MemoryCurrent --value {s.dev_slice}").stdout.strip()
-        assert memory.isdigit() and int(memory) <= (3 << 29), f"{memory} bytes in {s.dev_slice}, above MemoryMax"
+        limit = int(sb.ssh(f"numfmt --from=iec {s.dev_memory_max}").stdout)
+        assert memory.isdigit() and int(memory) <= limit, f"{memory} bytes in {s.dev_slice}, above MemoryMax"
     assert busy["failures"] == 0 and idle_before["failures"] == 0
     # Every dev process runs on dev_cpus alone (sched_setaffinity holds on any hierarchy), so production
     # always has a core no dev process runs on; on it, and by SCHED_IDLE where they meet, its latency holds.
@@ -209,7 +210,7 @@ def test_a_hostile_commit_cannot_starve_production_and_is_rolled_back(scratch, f
     # Starved, production answers many times slower. Measured here with the commit's four loops (300 requests a
     # window): on any CPU at nice 0 the p50 went 8x and the p99 6x the idle one, on any CPU in the idle classes
     # 2.2x and 3.5x (they keep both vCPUs busy, and the tail lengthens below the guest's scheduler); pinned, as
-    # deployed, at most 1.4x and 1.5x, and 1.8x and 2.2x on this shared machine's noisiest run.
+    # deployed, at most 1.4x and 1.5x (and 1.8x, 2.2x in the noisiest CI run here, with no loop running).
     assert busy["p50_ms"] <= 2.5 * idle["p50_ms"] and busy["p99_ms"] <= 3 * idle["p99_ms"], \
         (idle_before, idle_after, busy)
 
