@@ -10,6 +10,7 @@ from tasks import (
     data,
     dependencies,
     deploy_run,
+    door,
     follow,
     health,
     nginx,
@@ -31,15 +32,16 @@ restart_path.install_restart_path()
 deploy_run.remove_retired_scripts()
 bounds.bound_the_dev_environment()
 code = checkout.update_checkout()
-libraries = dependencies.install_dependencies()
 data.create_data_directory()
+libraries = dependencies.install_dependencies()
 backups.give_restic_access()
 backups.schedule_backups()
 restored = restore.restore_data()
 adopted = adoption.take_over_hand_made_server()
 data.seed_role_catalog()
 service.run_dev_service(restart_after=code + libraries + restored + adopted)
-nginx.publish_dev_endpoint()
+door_changes = door.keep_the_door()
+nginx.publish_dev_endpoint(door=door_changes)
 health.check_health()
 backups.take_first_backup()
 adoption.confirm_carried_data_is_served(adopted)

@@ -14,8 +14,8 @@ import os
 import sys
 
 from pyinfra import host
-from pyinfra.facts.git import GitLocalCommit, GitRemoteBranchCommit
 
+from tasks.facts import CheckoutGit
 from tasks.facts import ReportedValues as KeyValues
 from tasks.rules import off_host, snapshot_time
 
@@ -27,6 +27,8 @@ service = host.get_fact(KeyValues, script=(
 health = host.get_fact(KeyValues, script=(
     f"printf 'reply=%s\\n' \"$(curl -sk --max-time 5 --resolve {d.server_name}:443:127.0.0.1 "
     f"https://{d.server_name}{d.dev_url_path}/health)\""))
+# As the checkout's owner: root's git never runs in it.
+checkout = host.get_fact(CheckoutGit, checkout=d.dev_checkout, branch=d.dev_branch)
 follow = host.get_fact(KeyValues, script=f"cat {d.bastion_state_dir}/follow.state 2>/dev/null || true")
 bounds = host.get_fact(KeyValues, script=(
     f"systemctl show -p MemoryCurrent -p MemoryMax -p TasksCurrent -p TasksMax {d.dev_slice}; "
@@ -75,8 +77,8 @@ def outcome(prefix: str):
 
 report = {
     "host": host.name,
-    "deployed_commit": host.get_fact(GitLocalCommit, repo=d.dev_checkout),
-    "upstream_commit": host.get_fact(GitRemoteBranchCommit, repo=d.dev_checkout, branch=d.dev_branch),
+    "deployed_commit": checkout.get("head"),
+    "upstream_commit": checkout.get("origin"),
     "service": {
         "unit": d.dev_unit,
         "state": f"{service.get('ActiveState', 'unknown')} ({service.get('SubState', '?')})",

@@ -94,8 +94,8 @@ production_not_rebuilt = {
 
 # --- Packages --------------------------------------------------------------------------------
 # Distribution packages only: the droplet's Ubuntu and the sandbox's Debian both carry them.
-dev_packages = ["git", "nginx", "nodejs", "npm", "curl", "iproute2", "restic", "openssh-client", "logrotate",
-                "webhook", "python3"]
+dev_packages = ["git", "nginx", "libnginx-mod-http-js", "nodejs", "npm", "curl", "iproute2", "restic",
+                "openssh-client", "logrotate", "webhook", "python3"]
 # apt lists older than this are refreshed before installing; a converged host never needs it.
 apt_cache_max_age_seconds = 24 * 3600
 
@@ -114,6 +114,9 @@ dev_checkout = "/srv/hacs-dev/checkout"
 dev_data_dir = "/srv/hacs-dev/data"
 # Unprivileged system user that owns the checkout and the data and runs the server.
 dev_user = "hacs-dev"
+# What the server may write of its checkout (the app creates and writes them at start): nothing else of it, so
+# no commit changes its own code, its .git (which git, as the checkout's owner, reads) or node_modules.
+dev_app_writes = ["logs", "data", "config"]
 dev_unit = "mcp-coordination-dev.service"
 # The proxy client and the team's skill already expect 3446 (see the diary).
 dev_port = 3446
@@ -127,6 +130,10 @@ dev_extra_environment = {}
 # Secrets such as WAKE_API_KEY, one KEY=value a line. Created empty (0600) when missing and
 # never overwritten, so values put there by hand survive every deploy.
 dev_env_file = "/etc/hacs-dev/secrets.env"
+# The event hub's secret of the dev server (HUB_SECRET_FILE; unset, the code takes production's path): made by
+# the deploy, root's and readable by the service user only, so no commit can change or replace it (in the data
+# directory it could).
+dev_hub_secret_file = "/etc/hacs-dev/hub-secret"
 # systemd's runtime directory of the dev unit (emptied when it stops): the commit a run started on
 # is in its file "commit", since the app's /health names none.
 dev_runtime_dir = "/run/hacs-dev"
@@ -200,6 +207,28 @@ dev_logrotate_conf = "/etc/logrotate.d/hacs-dev"   # hacs-dev-bounds runs it (lo
 # lets the deploy stop it instead. A process on production_port is never touched.
 dev_stop_orphans = False
 
+# --- What a copy of production's data may bring into dev (dev_data_from_production.py) --------------
+# Production's data root holds production's secrets: each instance directory is that instance's Unix home
+# (OAuth files, provider keys, bearer tokens; mail and transcripts), auth-keys/ and permissions/ its access,
+# shared-config/ and .hub-secret root's (shared/notes/team-2026.md). Every commit the dev server runs reads
+# what dev holds, so a copy takes, as they are, only what carries none:
+dev_copy_as_is = ["roles", "personalities", "default", "template-project"]
+# and, for a realistic copy, these scrubbed: every credential file below (globs on a path in an instance's
+# home, or on a name) replaced by a placeholder of the same shape (JSON keeps its keys and numbers, an env
+# file its names; letters become x, digits 0), and what matches dev_copy_leave_out not copied at all. The
+# files named after the app's own: claude-code-setup.sh's OAuth file and Codex's auth.json, openfang's and
+# the bots' .env, zeroclaw's bearer token; the other globs catch what an instance may have added.
+dev_copy_scrubbed = ["instances"]
+dev_copy_scrub = [".claude/.credentials.json", ".codex/auth.json", ".config/crush/*", "openfang/.env",
+                  "zeroclaw/bearer-token.txt", ".env", ".env.*", "*.env", "*token*", "*credential*", "*secret*",
+                  "auth.json", ".netrc", ".git-credentials"]
+# Transcripts (Claude Code's session logs), mail, keys, shell history: personal or secret, and no tool needs them.
+dev_copy_leave_out = [".claude/projects", ".claude/todos", ".claude/shell-snapshots", "*.jsonl", "mail", "Maildir",
+                      ".ssh", ".gnupg", "*.key", "*.pem", "*.p12", ".bash_history", ".*_history"]
+# Deliberately wider: entries of production's data root copied as they are although they may hold its
+# secrets (e.g. ["projects"]). Each is named in the copy's report. Empty unless someone decides otherwise.
+dev_copy_unscrubbed_deliberately = []
+
 # --- Adopting the hand-made dev server (the live droplet as the diary left it) ---------------------
 # The team's scripts/start-dev-server.sh runs the app by hand: root, no unit, SSE_HOST=0.0.0.0,
 # V2_DATA_ROOT at the data root, secrets.env in the checkout; the diary wrote a location for
@@ -234,6 +263,16 @@ dev_health_timeout_seconds = 30
 # node_modules) before it fails naming it: a slow install finishes within it, a hung one is not waited
 # for forever by an operator far away.
 dev_dependencies_lock_wait_seconds = 900
+# A commit's dependencies are installed in two units, so none of its code runs outside the dev server's
+# containment: hacs-dev-fetch (the host's network, no script run, only package.json and package-lock.json in
+# reach, and only if every package the lockfile names is a tarball of dev_npm_registry with its integrity),
+# then hacs-dev-install (npm ci from that cache in the checkout, lifecycle scripts included, no network).
+dev_npm_registry = "https://registry.npmjs.org/"
+dev_npm_cache = "/var/lib/hacs-dev/.npm"
+dev_npm_fetch_dir = "/var/lib/hacs-dev/npm-fetch"
+dev_fetch_unit = "hacs-dev-fetch.service"
+dev_install_unit = "hacs-dev-install.service"
+dev_lockfile_check = "/usr/local/sbin/hacs-dev-lockfile-check"
 
 # --- Following the branch ------------------------------------------------------------------
 # A timer fetches origin/dev_branch this often (systemd time span); when it moved, the checkout is
@@ -263,6 +302,27 @@ dev_webhook_burst = 10
 # every value of dev_env_file redacted.
 dev_status_dir = "/var/lib/bastion/deploy-status"
 dev_status_script = "/usr/local/sbin/hacs-dev-status"
+
+# --- The door: who may call the dev environment ------------------------------------------------
+# The app authenticates nothing (a caller without Authorization passes; shared/notes/team-2026.md), so
+# nginx checks every request to dev_url_path before the app sees it: a bearer token of the team's, one per
+# person, issued and revoked by the operator (`./bastion token issue NAME`; printed once, on the operator's
+# machine). The host keeps only each token's SHA-256 (its first 128 bits: nginx's map keys fit its default
+# hash bucket), in a map nginx reads; njs computes the digest of the request's token (Debian's and Ubuntu's
+# libnginx-mod-http-js, nginx's own module). Tokens begin mcp_access_token_, the shape the app itself lets
+# through when the header reaches it. Open without one:
+# dev_url_path/health (the app's fixed reply, nothing secret) and the webhook (its HMAC is its credential).
+dev_door_tokens_file = "/etc/bastion/door/tokens.map"
+dev_door_script = "/etc/nginx/bastion-door.js"
+# bastion's own token on the host (root only): the health gate, the adoption's check and the tests call
+# the door with it, as a header file curl reads (-H @FILE), never on a command line.
+dev_door_bastion_header = "/etc/bastion/door/bastion.header"
+# Refused requests (no token, a wrong or a revoked one) per client address: past the burst, 429.
+dev_door_refusal_rate = "30r/m"
+dev_door_refusal_burst = 10
+# For one run of tokens.py: the person whose token is issued (a new one replaces theirs) or revoked.
+token_issue = None
+token_revoke = None
 
 # Report format of status.py: "text" for people, "json" for scripts.
 status_format = "text"

@@ -3,6 +3,8 @@ SSE_HOST=0.0.0.0, V2_DATA_ROOT at the data root) is taken over by the managed un
 and secrets, and nothing of it lost. Only with adopt=True, and only when such a server runs (or an
 adoption killed midway is to be finished); preflight has checked it is the simple, expected one
 (tasks/preflight.py, adoption_problems)."""
+import shlex
+
 from pyinfra import host, logger
 from pyinfra.api import deploy, operation
 
@@ -68,17 +70,21 @@ def carried_data_is_served(marker: str, data_dir: str):
         return
     d = host.data
     body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_all_instances","arguments":{}}}'
-    listing = (f"curl -sk --max-time 10 -X POST -H 'Content-Type: application/json' "
+    listing = (f"curl -sk --max-time 10 -X POST -H 'Content-Type: application/json' -H @{d.dev_door_bastion_header} "
                f"--resolve {d.server_name}:443:127.0.0.1 https://{d.server_name}{d.dev_url_path} -d '{body}'")
     checks = []
     if wanted.get("instance"):
-        checks.append(f"{listing} | grep -q '{wanted['instance']}' || "
-                      f"{{ echo 'adoption: instance {wanted['instance']} is not served through {d.dev_url_path}' >&2; exit 1; }}")
+        # Names from the app's data: quoted, whatever they hold.
+        instance = shlex.quote(wanted["instance"])
+        checks.append(f"{listing} | grep -qF -- {instance} || "
+                      f"{{ echo adoption: instance {instance} is not served through {d.dev_url_path} >&2; exit 1; }}")
     if wanted.get("role"):
-        checks.append(f"test -f {data_dir}/roles/{wanted['role']}/role.json || "
-                      f"{{ echo 'adoption: role {wanted['role']} did not come along' >&2; exit 1; }}")
+        role = wanted["role"]
+        checks.append(f"test -f {shlex.quote(f'{data_dir}/roles/{role}/role.json')} || "
+                      f"{{ echo adoption: role {shlex.quote(role)} did not come along >&2; exit 1; }}")
     found = " and ".join(f"{kind} {wanted[kind]}" for kind in ("instance", "role") if wanted.get(kind))
-    yield reported(" && ".join([*checks, f"echo 'adoption: {found or 'the data'} served through {d.dev_url_path}'",
+    served = f"adoption: {found or 'the data'} served through {d.dev_url_path}"
+    yield reported(" && ".join([*checks, f"echo {shlex.quote(served)}",
                                 f"rm -f {marker}"]))
 
 

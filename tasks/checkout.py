@@ -1,12 +1,13 @@
+import re
 import shlex
 
 from pyinfra import host
 from pyinfra.api import OperationError, deploy, operation
-from pyinfra.facts.files import Directory, File, FileContents
-from pyinfra.facts.git import GitBranch, GitLocalCommit, GitRemoteBranchCommit
-from pyinfra.operations import files, git
+from pyinfra.facts.files import Directory, File, FileContents, FindInFile
+from pyinfra.operations import files
 
 from tasks import template
+from tasks.facts import CheckoutGit
 from tasks.output import reported
 
 
@@ -35,14 +36,33 @@ def owned_by(checkout: str, owner: str):
 
 
 @operation()
+def origin_is(checkout: str, url: str, owner: str, branch: str):
+    """origin of the checkout is url, set by the checkout's owner."""
+    if host.get_fact(CheckoutGit, checkout=checkout, branch=branch).get("url") == url:
+        host.noop(f"origin of {checkout} is {url}")
+        return
+    yield f"runuser -u {owner} -- git -C {shlex.quote(checkout)} remote set-url origin {shlex.quote(url)}"
+
+
+@operation()
+def no_root_git_in(checkout: str):
+    """Earlier versions let root's git trust the checkout (safe.directory): git's own guard against a
+    configuration planted in a tree another user writes. It is back on."""
+    if not host.get_fact(FindInFile, path="/etc/gitconfig", pattern=f"directory = {checkout}$"):
+        host.noop(f"root's git does not trust {checkout}")
+        return
+    literal = re.sub(r"([.^$*+?()\[\]{}|\\])", r"\\\1", checkout)  # git's value pattern is a regex
+    yield f"git config --system --unset-all safe.directory {shlex.quote('^' + literal + '$')}"
+
+
+@operation()
 def fast_forward(checkout: str, branch: str, update_script: str):
     """Bring the checkout to the upstream tip through the update script, whose own report (local
     changes kept in a stash, or why it stopped) is shown in the deploy's output."""
-    local = host.get_fact(GitLocalCommit, repo=checkout, ref="HEAD")
-    remote = host.get_fact(GitRemoteBranchCommit, repo=checkout, branch=branch)
+    state = host.get_fact(CheckoutGit, checkout=checkout, branch=branch)
+    local, remote, on = state.get("head"), state.get("origin"), state.get("branch")
     if remote is None:
         raise OperationError(f"dev_branch={branch}: origin of {checkout} has no such branch, or cannot be reached")
-    on = host.get_fact(GitBranch, repo=checkout)
     if local == remote and on == branch:
         host.noop(f"{checkout} is at origin/{branch} ({remote[:12]})")
         return
@@ -63,14 +83,13 @@ def keep_foreign_hook(hook: str):
 def update_checkout():
     """The v2 checkout, owned by the service user; returns the operations that changed the code."""
     d = host.data
-    # Root (the deploy, an operator's `git pull`) works in a checkout it does not own.
-    git.config(name="git trusts the checkout for root", key="safe.directory",
-               value=d.dev_checkout, multi_value=True, system=True)
+    # Root's git refuses the checkout ("dubious ownership"): git runs there as its owner only.
+    no_root_git_in(name="root's git does not trust the checkout", checkout=d.dev_checkout)
     cloned = clone(name=f"Clone {d.dev_branch}", src=d.dev_repo_url, dest=d.dev_checkout,
                    branch=d.dev_branch, owner=d.dev_user)
     owned = owned_by(name=f"Checkout belongs to {d.dev_user}", checkout=d.dev_checkout, owner=d.dev_user)
-    git.config(name="origin is dev_repo_url", key="remote.origin.url", value=d.dev_repo_url,
-               repo=d.dev_checkout, _sudo=True, _sudo_user=d.dev_user)
+    origin_is(name="origin is dev_repo_url", checkout=d.dev_checkout, url=d.dev_repo_url, owner=d.dev_user,
+              branch=d.dev_branch)
     update = fast_forward(name=f"Fast-forward to origin/{d.dev_branch}", checkout=d.dev_checkout,
                           branch=d.dev_branch, update_script=d.dev_update_script)
     files.directory(name="Hooks directory owned by root", path=f"{d.dev_checkout}/.git/hooks",

@@ -3,6 +3,7 @@ from pathlib import Path
 
 from pyinfra import host
 from pyinfra.api import FileUploadCommand, deploy, operation
+from pyinfra.facts.files import File
 from pyinfra.operations import files
 
 from tasks import REPO
@@ -51,8 +52,23 @@ def create_data_directory():
     files.directory(name="Secrets directory", path=str(Path(d.dev_env_file).parent),
                     user="root", group=d.dev_user, mode="750")
     # touch=False: an existing file keeps its content and time; only owner and mode are enforced.
-    files.file(name="Secrets file (0600, content never touched)", path=d.dev_env_file,
-               user=d.dev_user, group=d.dev_user, mode="600", touch=False)
+    # root's, not the service user's: systemd reads it for the unit, and no commit can change what it holds.
+    files.file(name="Secrets file (root, 0600, content never touched)", path=d.dev_env_file,
+               user="root", group="root", mode="600", touch=False)
+    hub_secret(name="The event hub's secret (root's, the service user reads it)", path=d.dev_hub_secret_file,
+               group=d.dev_user)
+    files.file(name="The event hub's secret: root's, 0640", path=d.dev_hub_secret_file, user="root", group=d.dev_user,
+               mode="640", touch=False)
+
+
+@operation()
+def hub_secret(path: str, group: str):
+    """Made once, on the host (it never leaves it); kept as it is after that."""
+    if host.get_fact(File, path=path):
+        host.noop(f"{path} exists")
+        return
+    yield (f"umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n' > {path}.new && "
+           f"chown root:{group} {path}.new && chmod 640 {path}.new && mv {path}.new {path}")
 
 
 @deploy("Catalog")

@@ -11,6 +11,12 @@ from pyinfra.api import FactBase
 from tasks import production_view
 from tasks.rules import unit_name
 
+# git in a checkout as the checkout's owner (root's git never runs in a tree another user writes), with
+# nothing of its configuration that runs a program: `owner_git DIR ARGS...`.
+OWNER_GIT = ('owner_git() { d=$1; shift; setpriv --reuid="$(stat -c %u "$d")" --regid="$(stat -c %g "$d")" '
+             '--clear-groups env HOME=/nonexistent GIT_OPTIONAL_LOCKS=0 git -c core.hooksPath=/dev/null '
+             '-c core.fsmonitor=false -C "$d" "$@"; }')
+
 
 def _quote_all(paths) -> str:
     return " ".join(shlex.quote(str(p)) for p in paths)
@@ -84,12 +90,11 @@ class ProductionReport(FactBase):
             "\"$(echo \"$env\" | sed -n 's/^V2_DATA_ROOT=//p')\" \"$(echo \"$env\" | sed -n 's/^SSE_HOST=//p')\" "
             "\"$(grep -o '[^/]*\\.service' /proc/$pid/cgroup | tail -n 1)\"; done; "
             f"echo '@@ addresses'; ss -Htln 'sport = :{port}' 2>/dev/null | awk '{{print $4}}'; "
-            f"echo '@@ git'; wd=$(systemctl show -p WorkingDirectory --value {shlex.quote(unit)} 2>/dev/null); "
+            f"echo '@@ git'; wd=$(systemctl show -p WorkingDirectory --value {shlex.quote(unit)} 2>/dev/null); {OWNER_GIT}; "
             f"for dir in $(printf '%s\\n' $dirs $wd {shlex.quote(checkout)} | sort -u); do "
             "[ -d \"$dir/.git\" ] || continue; "
-            "printf '%s\\t%s\\t%s\\n' \"$dir\" \"$(GIT_OPTIONAL_LOCKS=0 git -c safe.directory='*' -C \"$dir\" "
-            "rev-parse --abbrev-ref HEAD 2>/dev/null)\" \"$(git -c safe.directory='*' -C \"$dir\" config --get "
-            "remote.origin.url 2>/dev/null)\"; done; "
+            "printf '%s\\t%s\\t%s\\n' \"$dir\" \"$(owner_git \"$dir\" rev-parse --abbrev-ref HEAD 2>/dev/null)\" "
+            "\"$(owner_git \"$dir\" config --get remote.origin.url 2>/dev/null)\"; done; "
             "echo '@@ nginx'; command -v nginx >/dev/null && nginx -T 2>/dev/null; "
             "echo '@@ enabled'; for link in /etc/nginx/sites-enabled/*; do [ -e \"$link\" ] && "
             "printf '%s\\t%s\\n' \"$link\" \"$(readlink -f \"$link\")\"; done; true")
@@ -165,7 +170,7 @@ class LocalCommits(FactBase):
     """How many commits HEAD has that no remote-tracking branch has (0 when path is no checkout)."""
 
     def command(self, path):
-        return f"git -C {path} rev-list --count HEAD --not --remotes 2>/dev/null || echo 0"
+        return f"{OWNER_GIT}; owner_git {shlex.quote(path)} rev-list --count HEAD --not --remotes 2>/dev/null || echo 0"
 
     def process(self, output):
         return int(output[0]) if output and output[0].isdigit() else 0
@@ -265,3 +270,32 @@ def hand_made_servers(d) -> list[dict]:
 def interrupted_adoption(d) -> dict:
     """root= of an adoption that was killed after the hand-made server stopped ({} when none)."""
     return host.get_fact(StateFile, path=f"{d.bastion_state_dir}/adoption-in-progress")
+
+
+class NotOwnDirectories(Lines):
+    """Which of the given paths are not directories of their own: a link (even to a directory), or a file."""
+
+    def command(self, paths):
+        not_own = '[ -L "$p" ] || { [ -e "$p" ] && [ ! -d "$p" ]; }'
+        return f"for p in {_quote_all(paths)}; do {not_own} && echo \"$p\"; done; true"
+
+
+class MissingPaths(Lines):
+    """Which of the given paths do not exist on the host."""
+
+    def command(self, paths):
+        return f"for p in {_quote_all(paths)}; do [ -e \"$p\" ] || [ -L \"$p\" ] || echo \"$p\"; done; true"
+
+
+class CheckoutGit(KeyValues):
+    """The dev checkout as its owner's git sees it: head, branch, and the tip of origin's branch (asked of
+    origin); {} when it is no checkout."""
+
+    def command(self, checkout, branch):
+        quoted = shlex.quote(checkout)
+        return reported(f"[ -d {quoted}/.git ] || exit 0; {OWNER_GIT}",
+                        head=f"owner_git {quoted} rev-parse HEAD 2>/dev/null",
+                        branch=f"owner_git {quoted} symbolic-ref --quiet --short HEAD 2>/dev/null",
+                        url=f"owner_git {quoted} config --get remote.origin.url 2>/dev/null",
+                        origin=f"owner_git {quoted} ls-remote origin refs/heads/{shlex.quote(branch)} 2>/dev/null "
+                               "| cut -f1 | head -n 1")

@@ -16,10 +16,10 @@ while :; do
   direct=ok; proxied=ok
   check http://{address}:{port}/health || direct=$reply
   check --resolve {server}:443:127.0.0.1 https://{server}{path}/health || proxied=$reply
-  # The bare path, as the team's client POSTs it: only bastion's snippet serves it (nginx's workers
-  # from before a reload may still answer /health through a hand-made location).
+  # The bare path, as the team's client POSTs it, through the door with bastion's own token: only bastion's
+  # snippet serves it (nginx's workers from before a reload may still answer /health through a hand-made location).
   if [ "$proxied" = ok ]; then
-    reply=$(curl -sSk --max-time 3 -X POST -H 'Content-Type: application/json' --resolve {server}:443:127.0.0.1 \
+    reply=$(curl -sSk --max-time 3 -X POST -H 'Content-Type: application/json' -H @{door} --resolve {server}:443:127.0.0.1 \
       -d '{{"jsonrpc":"2.0","id":1,"method":"tools/list"}}' https://{server}{path} 2>&1)
     case "$reply" in *'"tools"'*) ;; *) proxied="POST {path}: $reply";; esac
   fi
@@ -47,7 +47,7 @@ def dev_server_is_healthy(timeout: int):
         return
     d = host.data
     script = CHECK.format(timeout=timeout, port=d.dev_port, address=d.dev_listen_address,
-                          server=d.server_name, path=d.dev_url_path,
+                          server=d.server_name, path=d.dev_url_path, door=d.dev_door_bastion_header,
                           stopped_at=f"{d.bastion_state_dir}/adoption-stopped-at")
     with read_only(host):  # it only asks: the facts read before it stay true
         healthy, output = host.run_shell_command(script)

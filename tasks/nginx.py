@@ -93,9 +93,9 @@ def standalone_site(d) -> list:
 
 
 @deploy("nginx")
-def publish_dev_endpoint():
+def publish_dev_endpoint(door: list):
     """/mcp/dev in production's server block: a dev-owned snippet plus one include line;
-    nginx -t before any reload, and the previous snippet back if it fails."""
+    nginx -t before any reload (also of the door's changes), and the previous snippet back if it fails."""
     d = host.data
     production_site = production(d).site
     files.directory(name="bastion state directory", path=d.bastion_state_dir, mode="755")
@@ -111,6 +111,6 @@ def publish_dev_endpoint():
                                         state_dir=d.bastion_state_dir)]
     else:
         site = standalone_site(d)
-    changed = lambda: any(op.did_change() for op in [snippet, http_level, *site])  # noqa: E731
+    changed = lambda: any(op.did_change() for op in [snippet, http_level, *site, *door])  # noqa: E731
     nginx_test_or_roll_back(name="nginx -t (or roll back)", site=production_site, _if=changed)
     systemd.service(name="nginx reloaded", service="nginx.service", running=True, reloaded=True, _if=changed)

@@ -9,7 +9,7 @@ import subprocess
 from pyinfra import host, logger
 from pyinfra.api import deploy
 from pyinfra.facts.deb import DebPackages
-from pyinfra.facts.files import FileContents
+from pyinfra.facts.files import File, FileContents, FindInFile
 from pyinfra.facts.hardware import Cpus
 
 from tasks import facts, rules
@@ -110,6 +110,22 @@ def host_problems(d) -> list[str]:
         problems.append(f"production_nginx_site: nginx -t already fails before this deploy touched anything "
                         f"({nginx[1]}); fix production's nginx configuration first, bastion changes nothing in nginx until then")
     return problems + rules.cpu_problems(d, host.get_fact(Cpus)) + package_problems(d)
+
+
+@deploy("Preflight")
+def check_token_request():
+    """tokens.py: the name, and a host whose door deploy.py made (a revoke names a token there)."""
+    d = host.data
+    problems = rules.token_request_problems(d)
+    if not problems:
+        if not host.get_fact(File, path=d.dev_door_tokens_file):
+            problems = [f"dev_door_tokens_file={d.dev_door_tokens_file}: not on the host, so it has no door yet; "
+                        f"run deploy.py first"]
+        elif d.token_revoke and not host.get_fact(FindInFile, path=d.dev_door_tokens_file,
+                                                   pattern=f" {d.token_revoke};$"):
+            problems = [f"token_revoke={d.token_revoke}: has no token on this host; nothing to revoke "
+                        f"(status.py lists the holders)"]
+    rules.refuse(host.name, problems)
 
 
 @deploy("Preflight")

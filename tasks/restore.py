@@ -5,6 +5,7 @@ from pyinfra.api import deploy, operation
 from pyinfra.facts.files import FileContents, Sha256File
 from pyinfra.operations import files
 
+from tasks import REPO
 from tasks.deploy_run import run_script
 from tasks.facts import production
 from tasks.rules import restore_is_snapshot, snapshot_text
@@ -12,6 +13,9 @@ from tasks.rules import restore_is_snapshot, snapshot_text
 
 @operation(is_idempotent=False)
 def dev_data_from_production():
+    """The restore script, with the scrubber of the copied instances beside it for the one run."""
+    yield from files.put._inner(src=str(REPO / "files/deploy-run/bastion-scrub.py"),
+                                dest=f"{host.data.deploy_run_dir}/bastion-scrub.py", user="root", group="root", mode="700")
     yield from run_script("hacs-dev-restore", ["--production-snapshot"], production=production(host.data))
 
 

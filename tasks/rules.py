@@ -17,6 +17,11 @@ HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-
 BRANCH = re.compile(r"^(?!/|.*//|.*\.\.|.*@\{|.*\.lock$|.*/$|.*\.$)[A-Za-z0-9._/-]+$")
 RESERVED_ENVIRONMENT = {"SSE_PORT": "dev_port", "SSE_HOST": "dev_listen_address", "HOST": "dev_listen_address",
                         "NODE_ENV": "dev_node_env"}
+ENVIRONMENT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# What would end or change a unit's Environment="NAME=value" line: its quoting, an escape, a specifier, a line.
+UNIT_UNSAFE = re.compile(r"[\"'\\%\n\r]")
+# A token holder's name: a word nginx's map and a file's line take as it is.
+HOLDER = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 # How a setting is unset: pyinfra's --data reads None as the text "None", and JSON's null as None.
 UNSET = "None (null with --data)"
 DEV_PATHS = ("dev_checkout", "dev_data_dir", "dev_env_file", "dev_backups_dir")
@@ -132,7 +137,11 @@ def settings_problems(d) -> list[str]:
     if d.dev_user == "root":
         problems.append("dev_user=root: the dev server must not run as root; use an unprivileged user, e.g. hacs-dev")
     for name, value in d.dev_extra_environment.items():
-        if name == "V2_DATA_ROOT" and not within(str(value), d.dev_data_dir):
+        if not ENVIRONMENT_NAME.match(str(name)) or not isinstance(value, str | int) or isinstance(value, bool) \
+                or UNIT_UNSAFE.search(str(value)):
+            problems.append(f"dev_extra_environment {name!r}={value!r}: not a plain NAME=value for the unit (a name of "
+                            f"letters, digits and _; a value without quotes, backslashes, % or line breaks); fix or remove it")
+        elif name == "V2_DATA_ROOT" and not within(str(value), d.dev_data_dir):
             problems.append(f"dev_extra_environment V2_DATA_ROOT={value}: outside dev_data_dir "
                             f"({d.dev_data_dir}); remove it, the unit sets V2_DATA_ROOT from dev_data_dir")
         elif name in RESERVED_ENVIRONMENT:
@@ -168,6 +177,19 @@ def settings_problems(d) -> list[str]:
     if d.dev_cpus is not None and cpu_list(d.dev_cpus) is None:
         problems.append(f"dev_cpus={d.dev_cpus!r}: not a CPU list; give systemd's syntax (e.g. 1 or 2-3), or {UNSET}")
     return problems
+
+
+def token_request_problems(d) -> list[str]:
+    """tokens.py: one person named, to issue or to revoke, in a form the host's map takes as it is."""
+    if bool(d.token_issue) == bool(d.token_revoke):
+        return ["token_issue, token_revoke: name exactly one person, e.g. ./bastion token issue lupo "
+                "(or ./bastion token revoke lupo)"]
+    key = "token_issue" if d.token_issue else "token_revoke"
+    name = getattr(d, key)
+    if not isinstance(name, str) or not HOLDER.match(name) or name == "bastion":
+        return [f"{key}={name!r}: give a name of lowercase letters, digits, '.', '_' or '-' (at most 32; "
+                f"'bastion' is bastion's own token), e.g. lupo"]
+    return []
 
 
 def cpu_list(value) -> set[int] | None:

@@ -2,7 +2,7 @@ from pyinfra import host
 from pyinfra.api import deploy, operation
 from pyinfra.operations import files, systemd
 
-from tasks import template, units
+from tasks import jinja, template, units
 from tasks.facts import InHostNetwork, UnitFailed
 
 
@@ -21,7 +21,8 @@ def run_dev_service(restart_after=()):
     namespace): enabled, running, restarted only when unit, code or dependencies changed."""
     d = host.data
     unit = files.template(name=f"Unit {d.dev_unit}", src=template("etc/systemd/system/mcp-coordination-dev.service.j2"),
-                          dest=f"/etc/systemd/system/{d.dev_unit}", user="root", group="root", mode="644")
+                          dest=f"/etc/systemd/system/{d.dev_unit}", user="root", group="root", mode="644",
+                          jinja_env_kwargs=jinja())
     door = [files.template(name=f"Unit {d.dev_proxy_unit}.{kind}", src=template(f"etc/systemd/system/hacs-dev-proxy.{kind}.j2"),
                            dest=f"/etc/systemd/system/{d.dev_proxy_unit}.{kind}", user="root", group="root", mode="644")
             for kind in ("socket", "service")]

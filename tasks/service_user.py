@@ -1,6 +1,6 @@
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.operations import server
+from pyinfra.operations import files, server
 
 
 @deploy("Service user")
@@ -18,3 +18,6 @@ def create_service_user():
         shell="/usr/sbin/nologin",
         comment="HACS V2 dev server (bastion)",
     )
+    # What the install units may write besides node_modules (they start only where it exists).
+    for path in (host.data.dev_npm_cache, host.data.dev_npm_fetch_dir):
+        files.directory(name=f"{path}, the service user's", path=path, user=name, group=name, mode="750")

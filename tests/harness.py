@@ -132,13 +132,23 @@ def served_commit(sandbox: Sandbox) -> str:
     return commit.strip() if healthy else ""
 
 
+def owner_git(settings) -> str:
+    """git in the dev checkout as its owner: root's git refuses it."""
+    return f"runuser -u {settings.dev_user} -- git -C {settings.dev_checkout}"
+
+
+def door(sandbox: Sandbox) -> str:
+    """curl's option that passes the door with bastion's own token (root's on the sandbox, as the health gate's)."""
+    return f"-H @{getattr(sandbox, 'settings', load()).dev_door_bastion_header}"
+
+
 def call_tool(sandbox: Sandbox, name: str, arguments: dict | None = None, path: str | None = None) -> dict:
     """A JSON-RPC tools/call through nginx, as the team's client sends it (to the bare dev_url_path, or
     path); the tool's own result, or {"error": ...} when the app refuses it."""
     s = load()
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                        "params": {"name": name, "arguments": arguments or {}}})
-    out = sandbox.ssh(f"curl -sk -X POST -H 'Content-Type: application/json' "
+    out = sandbox.ssh(f"curl -sk -X POST -H 'Content-Type: application/json' {door(sandbox)} "
                       f"--resolve {s.server_name}:443:127.0.0.1 https://{s.server_name}{path or s.dev_url_path} "
                       f"--data-binary @- <<'EOF'\n{body}\nEOF").stdout
     reply = json.loads(out)

@@ -131,7 +131,7 @@ def test_adoption_carries_everything_and_a_second_run_changes_nothing(hand_made,
 
     pid = sb.ssh(f"systemctl show -p MainPID --value {settings.dev_unit}").stdout.strip()
     assert f"WAKE_API_KEY={CANARY}" in sb.ssh(f"tr '\\0' '\\n' < /proc/{pid}/environ").stdout
-    assert sb.ssh(f"stat -c '%a %U' {settings.dev_env_file}").stdout.split() == ["600", settings.dev_user]
+    assert sb.ssh(f"stat -c '%a %U' {settings.dev_env_file}").stdout.split() == ["600", "root"]
     # The team's own copy stays where it was, its content untouched, readable by nobody else any more.
     team_copy = f"{settings.dev_checkout}/{settings.adopt_secrets_file}"
     assert sb.ssh(f"stat -c %a {team_copy}").stdout.strip() == "600"

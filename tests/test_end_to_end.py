@@ -76,23 +76,25 @@ def test_the_catalog_is_never_overwritten_and_adopt_with_nothing_to_adopt_change
     assert "adoption" not in run.stderr
 
 
-@pytest.mark.parametrize("puller", ["root", "service user"])
-def test_push_then_git_pull_fires_the_hook_and_serves_the_new_commit(sb, settings, puller):
-    new = upstream.push_commit(sb.upstream_repo, settings.dev_branch, {"NEWS.md": f"pulled by {puller}\n"},
-                               f"News for {puller}")
-    as_user = "" if puller == "root" else f"runuser -u {settings.dev_user} -- "
-    pull = sb.ssh(f"cd {settings.dev_checkout} && {as_user}git pull 2>&1")
+def test_roots_git_is_refused_and_the_owners_pull_fires_the_hook_and_serves_the_new_commit(sb, settings):
+    before = harness.served_commit(sb)
+    new = upstream.push_commit(sb.upstream_repo, settings.dev_branch, {"NEWS.md": "pulled\n"}, "News")
+    refused = sb.ssh(f"cd {settings.dev_checkout} && git pull 2>&1", check=False)
+    assert refused.returncode != 0 and "dubious ownership" in refused.stdout, refused.stdout
+    assert harness.served_commit(sb) == before
+    pull = sb.ssh(f"cd {settings.dev_checkout} && runuser -u {settings.dev_user} -- git pull 2>&1")
     assert f"{new[:12]} is up" in pull.stdout, pull.stdout
     assert harness.served_commit(sb) == new
 
 
 def test_the_hook_says_so_when_the_new_commit_does_not_come_up(sb, settings):
     _, server = harness.push_server_that_throws(sb)
-    pull = sb.ssh(f"cd {settings.dev_checkout} && git pull 2>&1")
+    pull = sb.ssh(f"cd {settings.dev_checkout} && runuser -u {settings.dev_user} -- git pull 2>&1")
     assert "did not come up healthy" in pull.stdout
     assert "broken on purpose" in pull.stdout, "the journal lines name the cause"
     fixed = harness.push_server(sb, server)
-    assert f"{fixed[:12]} is up" in sb.ssh(f"cd {settings.dev_checkout} && git pull 2>&1").stdout
+    pulled = sb.ssh(f"cd {settings.dev_checkout} && runuser -u {settings.dev_user} -- git pull 2>&1").stdout
+    assert f"{fixed[:12]} is up" in pulled
 
 
 def test_a_bare_restart_returns_once_the_server_answers(sb, settings):
@@ -117,7 +119,7 @@ def test_quick_restarts_leave_the_door_open(sb, settings):
 
 def test_deploy_fast_forwards_and_keeps_local_changes_in_a_stash(sb, settings):
     # Tracked files under data/ are rewritten at run time (by the app, or by hand); upstream changes one too.
-    tracked = sb.ssh(f"git -C {settings.dev_checkout} ls-files data | grep '\\.json$' | head -n 1").stdout.strip()
+    tracked = sb.ssh(f"{harness.owner_git(settings)} ls-files data | grep '\\.json$' | head -n 1").stdout.strip()
     sb.ssh(f"cd {settings.dev_checkout} && echo '{{\"rewritten\": \"at run time\"}}' > {tracked}")
     new = upstream.push_commit(sb.upstream_repo, settings.dev_branch, {tracked: '{"upstream": true}\n'},
                                "Upstream data change")
@@ -125,9 +127,9 @@ def test_deploy_fast_forwards_and_keeps_local_changes_in_a_stash(sb, settings):
     assert run.returncode == 0, run.output[-4000:]
     assert "hacs-dev-update: local changes kept in git stash" in run.output and f"M {tracked}" in run.output
     assert harness.served_commit(sb) == new
-    stashes = sb.ssh(f"git -C {settings.dev_checkout} stash list").stdout
+    stashes = sb.ssh(f"{harness.owner_git(settings)} stash list").stdout
     assert "bastion: local changes before" in stashes
-    assert "at run time" in sb.ssh(f"git -C {settings.dev_checkout} stash show -p stash@{{0}}").stdout
+    assert "at run time" in sb.ssh(f"{harness.owner_git(settings)} stash show -p stash@{{0}}").stdout
 
 
 def test_dependencies_reinstall_only_when_the_lock_file_changes(sb, settings):

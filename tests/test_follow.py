@@ -112,9 +112,10 @@ def test_the_skill_names_the_endpoint_nginx_serves(pristine, settings):
     snippet = pristine.ssh(f"cat {settings.dev_nginx_snippet}").stdout
     assert f"location = {path} {{" in snippet
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize"})
-    reply = pristine.ssh(f"curl -sk -X POST -H 'Content-Type: application/json' --resolve {host}:443:127.0.0.1 "
+    reply = pristine.ssh(f"curl -sk -X POST -H 'Content-Type: application/json' {harness.door(pristine)} "
+                         f"--resolve {host}:443:127.0.0.1 "
                          f"{endpoint} -d '{body}'").stdout
     assert json.loads(reply)["result"]["serverInfo"]
     status_url = re.search(r"\*\*Deploy status\*\* \(no SSH needed\): `(\S+)`", skill).group(1)
-    page = json.loads(pristine.ssh(f"curl -sk --resolve {host}:443:127.0.0.1 {status_url}").stdout)
+    page = json.loads(pristine.ssh(f"curl -sk {harness.door(pristine)} --resolve {host}:443:127.0.0.1 {status_url}").stdout)
     assert page["endpoint"] == endpoint and page["branch"] == settings.dev_branch

@@ -23,8 +23,10 @@ def test_production_snapshot_reads_production_and_backs_up_dev_first(pristine, s
     assert pristine.ssh(prod).stdout == production_before
     marker = json.loads(pristine.ssh(f"cat {settings.dev_data_dir}/.bastion-snapshot.json").stdout)
     assert marker["snapshot_of"] == settings.production_data_dir
-    assert pristine.ssh(f"test -f {settings.dev_data_dir}/projects/coordination-system-v2.json", check=False).returncode == 0
-    assert pristine.ssh(f"stat -c %U {settings.dev_data_dir}/projects").stdout.strip() == settings.dev_user
+    # What carries no secret as it is, and the instances scrubbed; projects (not known to be safe) stay behind.
+    assert pristine.ssh(f"test -f {settings.dev_data_dir}/instances/Foundation.json", check=False).returncode == 0
+    assert pristine.ssh(f"test -e {settings.dev_data_dir}/projects", check=False).returncode != 0
+    assert pristine.ssh(f"stat -c %U {settings.dev_data_dir}/instances").stdout.strip() == settings.dev_user
     [pre] = json.loads(pristine.ssh(f"{settings.backup_restic_command} snapshots --json --tag pre-snapshot").stdout)
     listing = pristine.ssh(f"{settings.backup_restic_command} ls {pre['short_id']}").stdout
     assert f"/backup-stage/dev-data/instances/{dev_only}/preferences.json" in listing

@@ -105,6 +105,33 @@ def test_productions_data_copied_into_dev_reaches_none_of_productions_services(s
     assert listener_requests(sb) == before
 
 
+def test_no_secret_of_productions_crosses_into_dev_with_the_copy(sb):
+    """Production's instance homes hold a credential of each kind the app keeps (the baseline marks each value
+    PRODSECRET, transcripts and mail PRODPERSONAL): after the copy none is in the dev tree nor in dev's next
+    snapshot; the report names what was scrubbed; the tools work on the copy."""
+    s = sb.settings
+    run = harness.deploy(sb, deploy_file="dev_data_from_production.py")
+    assert run.returncode == 0, run.output[-3000:]
+    for line in ("scrub: scrubbed=.claude/.credentials.json:1", "scrub: scrubbed=zeroclaw/bearer-token.txt:1",
+                 "scrub: scrubbed=openfang/.env:1", "scrub: left_out=.claude/projects:1", "scrub: left_out=mail:1"):
+        assert line in run.output, line
+    assert "PRODSECRET" not in run.output
+    found = sb.ssh(f"grep -rlE 'PRODSECRET|PRODPERSONAL|production-hub-secret|production-claude' {s.dev_data_dir} "
+                   f"{s.dev_checkout}/data {s.dev_env_file}", check=False)
+    assert found.stdout == "" and found.returncode == 1, found.stdout
+    for entry in ("auth-keys", "permissions", "shared-config", "projects", "wake-logs", ".hub-secret"):
+        assert sb.ssh(f"test -e {s.dev_data_dir}/{entry}", check=False).returncode != 0, entry
+    placeholder = json.loads(sb.ssh(f"cat {s.dev_data_dir}/instances/Lupo-f63b/.claude/.credentials.json").stdout)
+    assert set(placeholder["claudeAiOauth"]) == {"accessToken", "refreshToken", "expiresAt", "scopes"}
+    assert "Lupo-f63b" in harness.instances(sb), "the tools work on the copy"
+    sb.ssh(s.dev_backup_script)
+    restored = sb.ssh(f"rm -rf /tmp/dev-snapshot && {s.backup_restic_command} restore latest --host {s.backup_snapshot_host} "
+                      f"--tag hacs-dev --target /tmp/dev-snapshot >/dev/null && "
+                      f"find /tmp/dev-snapshot -path '*Lupo-f63b/.claude/.credentials.json' | grep -c . ; "
+                      f"grep -rlE 'PRODSECRET|PRODPERSONAL' /tmp/dev-snapshot; rm -rf /tmp/dev-snapshot", check=False).stdout
+    assert restored.split() == ["1"], restored
+
+
 def test_the_dev_units_run_bounded_in_their_slice(sb):
     s = sb.settings
     shown = dict(line.split("=", 1) for line in sb.ssh(
@@ -222,12 +249,12 @@ def test_switching_an_existing_checkout_to_another_branch_does_what_a_user_expec
     baseline.up(sb)
     s = sb.settings
     harness.deployed(sb, "--data", "dev_branch=v2")
-    tracked = sb.ssh(f"git -C {s.dev_checkout} ls-files data | grep '\\.json$' | head -n 1").stdout.strip()
+    tracked = sb.ssh(f"{harness.owner_git(s)} ls-files data | grep '\\.json$' | head -n 1").stdout.strip()
     sb.ssh(f"cd {s.dev_checkout} && echo '{{\"edited\": \"before the switch\"}}' > {tracked}")
     run = harness.deployed(sb)
     assert "hacs-dev-update: switched from v2 to main" in run.output, run.output[-3000:]
-    assert sb.ssh(f"git -C {s.dev_checkout} rev-parse --abbrev-ref HEAD").stdout.strip() == "main"
-    assert "before the switch" in sb.ssh(f"git -C {s.dev_checkout} stash show -p stash@{{0}}").stdout
+    assert sb.ssh(f"{harness.owner_git(s)} rev-parse --abbrev-ref HEAD").stdout.strip() == "main"
+    assert "before the switch" in sb.ssh(f"{harness.owner_git(s)} stash show -p stash@{{0}}").stdout
     assert harness.served_commit(sb) == upstream.head(sb.upstream_repo, "main")
     assert harness.deploy(sb).changed == []
 

@@ -31,7 +31,7 @@ def state(sb) -> str:
 
 def status_page(sb, how: str = "") -> str:
     s = sb.settings
-    return sb.ssh(f"curl -sk {how} --resolve {s.server_name}:443:127.0.0.1 "
+    return sb.ssh(f"curl -sk {harness.door(sb)} {how} --resolve {s.server_name}:443:127.0.0.1 "
                   f"'https://{s.server_name}{s.dev_url_path}/_deploy/status'").stdout
 
 

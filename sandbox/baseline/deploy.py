@@ -101,6 +101,18 @@ DATA_2026 = {
     "instances/Lupo-f63b/diary.md": "# Lupo Diary\n\nThe cutover went well.\n",
     "instances/Crossing-a1b2/preferences.json":
         '{"instanceId": "Crossing-a1b2", "name": "Crossing", "channelPort": 21000}\n',
+    # Each instance's home holds its credentials (shared/notes/team-2026.md), every value marked PRODSECRET, and
+    # what is personal, marked PRODPERSONAL: none of it may reach dev.
+    "instances/Lupo-f63b/.claude/.credentials.json":
+        '{"claudeAiOauth": {"accessToken": "sk-ant-oat01-PRODSECRET-lupo", "refreshToken": "sk-ant-ort01-PRODSECRET-r", '
+        '"expiresAt": 1767225600000, "scopes": ["user:inference"]}}\n',
+    "instances/Lupo-f63b/.env": "TELEGRAM_BOT_TOKEN=7012345678:PRODSECRET-telegram\n",
+    "instances/Lupo-f63b/.codex/auth.json": '{"OPENAI_API_KEY": "sk-PRODSECRET-codex"}\n',
+    "instances/Lupo-f63b/.claude/projects/-mnt-coordinaton-mcp-data/session.jsonl": '{"text": "PRODPERSONAL transcript"}\n',
+    "instances/Lupo-f63b/mail/new/1.eml": "Subject: PRODPERSONAL mail\n",
+    "instances/Crossing-a1b2/openfang/.env": "OPENROUTER_API_KEY=sk-or-v1-PRODSECRET-openfang\nANTHROPIC_API_KEY=PRODSECRET-a\n",
+    "instances/Crossing-a1b2/zeroclaw/bearer-token.txt": "zc_PRODSECRET_bearer\n",
+    "auth-keys/Lupo-f63b.json": '{"keyHash": "PRODSECRET-hash"}\n',
     "projects/coordination-system-v2/project.json": '{"projectId": "coordination-system-v2", "status": "active"}\n',
     "roles/Developer/role.json": '{"roleId": "Developer", "description": "Builds HACS (production catalog)"}\n',
     "roles/Developer/wisdom/01.md": "# Developer wisdom (production)\n",

@@ -37,3 +37,28 @@ def test_carried_data_counts_the_entries_present_and_nothing_else(tmp_path):
     carried = facts_of(CarriedData(), root=str(tmp_path), entries=entries)
     assert carried["entries"] == "instances roles" and carried["files"] == "2" and int(carried["kib"]) > 0
     assert facts_of(CarriedData(), root=str(tmp_path / "missing"), entries=entries) == {}
+
+
+def test_the_checkouts_git_is_read_as_its_owner_with_origins_tip(tmp_path):
+    from tasks.facts import CheckoutGit, LocalCommits
+    origin, checkout = tmp_path / "origin.git", tmp_path / "checkout"
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    subprocess.run([*git, "clone", "-q", str(origin), str(checkout)], check=True, capture_output=True)
+    subprocess.run([*git, "-C", str(checkout), "commit", "-q", "--allow-empty", "-m", "one"], check=True)
+    assert facts_of(CheckoutGit(), checkout=str(tmp_path / "missing"), branch="main") == {}
+    state = facts_of(CheckoutGit(), checkout=str(checkout), branch="main")
+    assert state["branch"] == "main" and len(state["head"]) == 40 and "origin" not in state
+    assert facts_of(LocalCommits(), path=str(checkout)) == 1
+    subprocess.run([*git, "-C", str(checkout), "push", "-q", "origin", "main"], check=True)
+    assert facts_of(CheckoutGit(), checkout=str(checkout), branch="main")["origin"] == state["head"]
+
+
+def test_directories_of_their_own_are_told_from_links_files_and_missing_ones(tmp_path):
+    from tasks.facts import MissingPaths, NotOwnDirectories
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "data").symlink_to(tmp_path / "logs")
+    (tmp_path / "config").write_text("")
+    paths = [str(tmp_path / name) for name in ("logs", "data", "config", "node_modules")]
+    assert facts_of(NotOwnDirectories(), paths=paths) == [paths[1], paths[2]]
+    assert facts_of(MissingPaths(), paths=paths) == [paths[3]]

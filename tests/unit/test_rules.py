@@ -17,6 +17,10 @@ BAD_SETTINGS = [
     ('dev_extra_environment={"V2_DATA_ROOT": "/mnt/coordinaton_mcp_data/"}',
      "dev_extra_environment V2_DATA_ROOT=/mnt/coordinaton_mcp_data/: outside dev_data_dir"),
     ('dev_extra_environment={"SSE_PORT": "3444"}', "dev_extra_environment SSE_PORT=3444: set by dev_port"),
+    ('dev_extra_environment={"LOG_LEVEL": "debug\\"\\nExecStartPre=/bin/sh"}',
+     "dev_extra_environment 'LOG_LEVEL'='debug\"\\nExecStartPre=/bin/sh': not a plain NAME=value for the unit"),
+    ('dev_extra_environment={"HOME": "%h"}', "dev_extra_environment 'HOME'='%h': not a plain NAME=value"),
+    ('dev_extra_environment={"A B": "1"}', "dev_extra_environment 'A B'='1': not a plain NAME=value"),
     ("dev_listen_address=0.0.0.0", "dev_listen_address=0.0.0.0: exposes the unauthenticated dev server"),
     ("dev_listen_address=localhost", "dev_listen_address=localhost: not an IP address"),
     ("server_name=smoothcurves nexus", "server_name='smoothcurves nexus': not a host name"),
@@ -185,3 +189,19 @@ def test_the_acme_settings_are_checked_before_production_py_changes_anything():
         "production_acme_server='http://ca/dir': give an ACME directory URL")
     assert rules.tls_settings_problems(load({"production_acme_ca_bundle": "no-such-ca.pem"})) == [
         "production_acme_ca_bundle=no-such-ca.pem: no such file on this machine; give the CA file, or None (null with --data)"]
+
+
+@pytest.mark.parametrize("data, message", [
+    ({}, "token_issue, token_revoke: name exactly one person"),
+    ({"token_issue": "lupo", "token_revoke": "lupo"}, "token_issue, token_revoke: name exactly one person"),
+    ({"token_issue": "Lupo Grigio"}, "token_issue='Lupo Grigio': give a name of lowercase letters"),
+    ({"token_revoke": "bastion"}, "token_revoke='bastion': give a name"),
+    ({"token_issue": "x;y"}, "token_issue='x;y': give a name"),
+])
+def test_a_token_request_names_one_person_the_map_takes_as_it_is(data, message):
+    problems = rules.token_request_problems(load(data))
+    assert len(problems) == 1 and problems[0].startswith(message), problems
+
+
+def test_a_good_token_request_passes():
+    assert rules.token_request_problems(load({"token_issue": "lupo.grigio-2"})) == []

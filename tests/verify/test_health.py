@@ -30,4 +30,4 @@ def test_server_really_works_on_the_dev_data(host, settings):
 def test_the_running_server_recorded_the_commit_it_serves(host, settings):
     """/health names no commit; the unit records the one each run started on."""
     recorded = host.file(f"{settings.dev_runtime_dir}/commit").content_string.strip()
-    assert recorded == host.check_output(f"git -C {settings.dev_checkout} rev-parse HEAD")
+    assert recorded == host.check_output(f"runuser -u {settings.dev_user} -- git -C {settings.dev_checkout} rev-parse HEAD")

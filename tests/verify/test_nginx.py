@@ -31,6 +31,7 @@ def test_bare_path_takes_a_post_without_redirect(host, settings):
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
     out = host.check_output(
         f"curl -sk -o - -w '\\n%{{http_code}}' -X POST -H 'Content-Type: application/json' "
+        f"-H @{settings.dev_door_bastion_header} "
         f"--resolve {settings.server_name}:443:127.0.0.1 https://{settings.server_name}{settings.dev_url_path} "
         f"-d '{body}'")
     reply, code = out.rsplit("\n", 1)

@@ -55,8 +55,14 @@ def test_hardening(host, settings, prop, value):
     assert show(host, settings, prop) == value
 
 
-def test_writes_only_to_checkout_and_data(host, settings):
-    assert show(host, settings, "ReadWritePaths").split() == [settings.dev_checkout, settings.dev_data_dir]
+def test_writes_only_what_the_app_writes_of_its_checkout_and_the_data(host, settings):
+    """Never its code, its .git (which git reads as the checkout's owner) nor node_modules."""
+    writes = [f"{settings.dev_checkout}/{name}" for name in settings.dev_app_writes]
+    assert show(host, settings, "ReadWritePaths").split() == [*writes, settings.dev_data_dir]
+    pid = show(host, settings, "MainPID")
+    tried = host.run(f"nsenter -t {pid} -m setpriv --reuid={settings.dev_user} --regid={settings.dev_user} --clear-groups "
+                     f"touch {settings.dev_checkout}/.git/config {settings.dev_checkout}/package.json 2>&1")
+    assert tried.rc != 0 and tried.stdout.count("Read-only file system") == 2, tried.stdout
 
 
 def test_production_is_not_in_its_world(host, settings, production_on_host):
