@@ -29,6 +29,10 @@ health = host.get_fact(KeyValues, script=(
     f"https://{d.server_name}{d.dev_url_path}/health)\""))
 # As the checkout's owner: root's git never runs in it.
 checkout = host.get_fact(CheckoutGit, checkout=d.dev_checkout, branch=d.dev_branch)
+# Who holds a token for the door: the names in the digests' map (never a token; the host has none).
+holders = host.get_fact(KeyValues, script=(
+    f"printf 'holders=%s\\n' \"$(sed -n 's/^[0-9a-f]* \\([^;]*\\);$/\\1/p' {d.dev_door_tokens_file} 2>/dev/null "
+    f"| grep -vx bastion | sort | tr '\\n' ' ')\""))
 follow = host.get_fact(KeyValues, script=f"cat {d.bastion_state_dir}/follow.state 2>/dev/null || true")
 bounds = host.get_fact(KeyValues, script=(
     f"systemctl show -p MemoryCurrent -p MemoryMax -p TasksCurrent -p TasksMax {d.dev_slice}; "
@@ -86,6 +90,7 @@ report = {
         "restarts": int(service.get("NRestarts") or 0),
         "running_commit": service.get("running_commit") or None,
     },
+    "door": {"token_holders": (holders.get("holders") or "").split()},
     "health_through_nginx": {
         "url": f"https://{d.server_name}{d.dev_url_path}/health",
         "healthy": served.get("status") == "healthy" and str(served.get("port")) == str(d.dev_port),
@@ -144,6 +149,7 @@ else:
         + ("healthy" if report["health_through_nginx"]["healthy"] else "NOT healthy")
         + (f" (version {report['health_through_nginx']['version']})" if report["health_through_nginx"]["version"] else ""),
         "  last sync  " + (f"{sync.get('checked_at')}: {sync.get('outcome')}" if sync else "never (follow timer not run yet)"),
+        "  door       tokens of " + (", ".join(report["door"]["token_holders"]) or "nobody yet (./bastion token issue NAME)"),
     ]
     if sync and sync.get("failed_commit"):
         lines.append(f"  failed     {short(sync['failed_commit'])}: {sync.get('reason') or 'no reason recorded'}")

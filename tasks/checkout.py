@@ -3,7 +3,7 @@ import shlex
 
 from pyinfra import host
 from pyinfra.api import OperationError, deploy, operation
-from pyinfra.facts.files import Directory, File, FileContents, FindInFile
+from pyinfra.facts.files import Directory, FileContents, FindInFile
 from pyinfra.operations import files
 
 from tasks import template
@@ -27,12 +27,16 @@ def clone(src: str, dest: str, branch: str, owner: str):
 
 @operation()
 def owned_by(checkout: str, owner: str):
-    """A checkout made by hand as root (the diary's) becomes the service user's, hooks excepted."""
-    git_dir = host.get_fact(File, path=f"{checkout}/.git")
+    """A checkout made by hand as root (the diary's) becomes the service user's, once: root's tree until then,
+    so the one recursive chown is not across a tree the service user could write. Anyone else's is not taken."""
+    git_dir = host.get_fact(Directory, path=f"{checkout}/.git")
     if not git_dir or git_dir["user"] == owner:
         host.noop(f"{checkout} belongs to {owner}")
         return
-    yield f"chown -R {owner}:{owner} {checkout}"
+    if git_dir["user"] != "root":
+        raise OperationError(f"dev_checkout={checkout}: belongs to {git_dir['user']}, neither root (a hand-made "
+                             f"checkout, taken over) nor {owner}; give it to {owner} yourself, or choose another path")
+    yield f"chown -R --no-dereference {owner}:{owner} {shlex.quote(checkout)}"
 
 
 @operation()

@@ -30,6 +30,7 @@ from tests.harness import SERVER, deliver, push_payload, served_commit
 from tests.settings import REPO, load
 
 PROBES = REPO / "tests" / "probes"
+ELAPSED = "awk -v s=$s -v e=$e 'BEGIN { print e - s }'"  # seconds between the shell's $s and $e
 
 PYINFRA = os.path.join(os.path.dirname(sys.executable), "pyinfra")
 
@@ -98,12 +99,22 @@ def over_the_wan(sandbox: Sandbox, env: dict, rtts: list[int], runs: int) -> lis
     return rows
 
 
-def push_by_webhook(sandbox: Sandbox, branch: str, pushes: int) -> list:
-    """Push to served through nginx when GitHub's push delivery arrives (the default timer still in place)."""
+def lock_changed(sandbox: Sandbox, branch: str, n: int) -> dict[str, str]:
+    """A commit whose package-lock.json changed (the project's own version, in both files): the full install runs."""
+    package = json.loads(upstream.read_file(sandbox.upstream_repo, branch, "package.json"))
+    lock = json.loads(upstream.read_file(sandbox.upstream_repo, branch, "package-lock.json"))
+    package["version"] = lock["version"] = lock["packages"][""]["version"] = f"2.0.{n + 1}-bench"
+    return {"package.json": json.dumps(package, indent=2) + "\n", "package-lock.json": json.dumps(lock, indent=2) + "\n"}
+
+
+def push_by_webhook(sandbox: Sandbox, branch: str, pushes: int, lock: bool = False) -> list:
+    """Push to served through nginx when GitHub's push delivery arrives (the default timer still in place);
+    with lock, each commit changes package-lock.json, so the install (fetch, then the contained npm ci) runs."""
     secret = (REPO / load().dev_webhook_secret_file).read_text().strip()
     latencies = []
     for n in range(pushes):
-        new = upstream.push_commit(sandbox.upstream_repo, branch, {"BENCH.md": f"webhook push {n}\n"}, f"Bench webhook {n}")
+        files = lock_changed(sandbox, branch, n) if lock else {"BENCH.md": f"webhook push {n}\n"}
+        new = upstream.push_commit(sandbox.upstream_repo, branch, files, f"Bench webhook {n}")
         pushed = time.monotonic()
         code, reply = deliver(sandbox, "push", push_payload(branch, new), secret)
         if code != 200:
@@ -115,8 +126,24 @@ def push_by_webhook(sandbox: Sandbox, branch: str, pushes: int) -> list:
         latencies.append(time.monotonic() - pushed)
     if not latencies:
         return []
-    return [(f"push to served through nginx by GitHub's webhook, median of {len(latencies)}",
+    what = " (package-lock.json changed)" if lock else ""
+    return [(f"push to served through nginx by GitHub's webhook{what}, median of {len(latencies)}",
              f"{statistics.median(latencies):.1f} s (min {min(latencies):.1f}, max {max(latencies):.1f})")]
+
+
+def install_before_and_after(sandbox: Sandbox) -> list:
+    """The dependency install alone, warm npm cache: as it ran before issue 28 (one npm ci as the service user,
+    the host's network, scripts and all; here on a copy of package.json and the lockfile, never on a commit's
+    scripts) and as it runs now (the fetch with no script, then npm ci offline in the contained unit)."""
+    s = load()
+    old = sandbox.ssh(f"d=/var/lib/{s.dev_user}/bench-install; rm -rf $d; install -d -o {s.dev_user} $d; "
+                      f"cp {s.dev_checkout}/package.json {s.dev_checkout}/package-lock.json $d/; chown {s.dev_user} $d/*; "
+                      f"cd $d; s=$(date +%s.%N); runuser -u {s.dev_user} -- env HOME=/var/lib/{s.dev_user} npm ci --omit=dev "
+                      f"--no-audit --no-fund --loglevel=error >/dev/null; e=$(date +%s.%N); rm -rf $d; {ELAPSED}")
+    new = sandbox.ssh(f"rm -f {s.dev_checkout}/node_modules/.bastion-lock.sha256; s=$(date +%s.%N); "
+                      f"{s.dev_restart_script} --deps-only >/dev/null; e=$(date +%s.%N); {ELAPSED}")
+    return [("dependency install, warm cache: one npm ci on the host (before) / fetch + contained npm ci (now)",
+             f"{float(old.stdout):.1f} s / {float(new.stdout):.1f} s")]
 
 
 def production_under_a_hostile_commit(sandbox: Sandbox, env: dict, deploy: list, branch: str) -> list:
@@ -194,6 +221,8 @@ def main():
                          f"{statistics.median(latencies):.1f} s (min {min(latencies):.1f}, max {max(latencies):.1f};"
                          f" follow interval: the default)"))
         rows += push_by_webhook(sandbox, branch, args.pushes)
+        rows += push_by_webhook(sandbox, branch, args.pushes, lock=True)
+        rows += install_before_and_after(sandbox)
         rows += production_under_a_hostile_commit(sandbox, env, deploy, branch)
     finally:
         sandbox.down(quiet=True)

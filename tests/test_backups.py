@@ -211,7 +211,10 @@ def test_the_dead_mans_switch_pings_start_then_success_or_fail_and_nothing_witho
         return [json.loads(line) for line in out.splitlines()]
 
     url = "http://127.0.0.1:8089/ping/5f0e2d"
-    harness.deployed(pristine, *vault.settings("switch"), "--data", f"backup_ping_url={url}")
+    # Only the runs this test starts: the hourly timer, firing at the hour while it runs, pinged too (the cause
+    # of this test's red in full runs: a run of its own between the test's, so one ping list too long).
+    quiet = ("--data", "dev_backup_schedule=2099-01-01")
+    harness.deployed(pristine, *vault.settings("switch"), *quiet, "--data", f"backup_ping_url={url}")
     first = pings()  # the first backup of the deploy
     assert [p["path"] for p in first] == ["/ping/5f0e2d/start", "/ping/5f0e2d"]
     assert first[1]["body"].startswith("ok: snapshot ")
@@ -223,11 +226,11 @@ def test_the_dead_mans_switch_pings_start_then_success_or_fail_and_nothing_witho
     failed = pings()[len(first):]
     assert [p["path"] for p in failed] == ["/ping/5f0e2d/start", "/ping/5f0e2d/fail"]
     assert "unreachable or failing (backup_repository)" in failed[1]["body"]
-    harness.deployed(pristine, *vault.settings("switch"))
+    harness.deployed(pristine, *vault.settings("switch"), *quiet)
     before = len(pings())
     assert pristine.ssh(f"systemctl start {settings.dev_backup_unit}.service", check=False).returncode == 0
     assert len(pings()) == before, "no URL: nothing is sent"
     # The receiver gone: the backup still succeeds.
     pristine.ssh("systemctl stop ping-receiver")
-    harness.deployed(pristine, *vault.settings("switch"), "--data", f"backup_ping_url={url}")
+    harness.deployed(pristine, *vault.settings("switch"), *quiet, "--data", f"backup_ping_url={url}")
     assert pristine.ssh(f"systemctl start {settings.dev_backup_unit}.service", check=False).returncode == 0

@@ -71,6 +71,9 @@ def test_a_token_is_issued_once_kept_as_a_digest_replaced_and_revoked(sb):
                     f"journalctl --no-pager -o cat | grep -cF {shlex.quote(token)}", check=False).stdout.split()
     assert leaked == ["0"], leaked
     assert sb.ssh(f"stat -c %a:%U {s.dev_door_tokens_file}").stdout.strip() == "600:root"
+    report = harness.status(sb, "text")
+    [door] = [line for line in report.splitlines() if line.strip().startswith("door ")]
+    assert "tester" in door.split("tokens of ", 1)[1].split(", ") and token not in report, door
     again = issued(sb, "tester")
     assert request(sb, "", "-H", bearer(token))[0] == 401, "a new token replaces the holder's old one"
     assert request(sb, "", "-H", bearer(again))[0] == 200

