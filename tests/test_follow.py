@@ -116,6 +116,7 @@ def test_the_skill_names_the_endpoint_nginx_serves(pristine, settings):
                          f"--resolve {host}:443:127.0.0.1 "
                          f"{endpoint} -d '{body}'").stdout
     assert json.loads(reply)["result"]["serverInfo"]
-    status_url = re.search(r"\*\*Deploy status\*\* \(no SSH needed\): `(\S+)`", skill).group(1)
+    status_url = re.search(r"\*\*Deploy status\*\* \(no SSH needed, your token needed\): `(\S+)`", skill).group(1)
+    assert "MCP_ACCESS_TOKEN" in skill and "./bastion token issue" in skill
     page = json.loads(pristine.ssh(f"curl -sk {harness.door(pristine)} --resolve {host}:443:127.0.0.1 {status_url}").stdout)
     assert page["endpoint"] == endpoint and page["branch"] == settings.dev_branch
