@@ -273,6 +273,8 @@ dev_npm_fetch_dir = "/var/lib/hacs-dev/npm-fetch"
 dev_fetch_unit = "hacs-dev-fetch.service"
 dev_install_unit = "hacs-dev-install.service"
 dev_lockfile_check = "/usr/local/sbin/hacs-dev-lockfile-check"
+# Each half is stopped after this long (a postinstall that hangs or loops): the commit fails as npm-failed.
+dev_install_timeout_seconds = 300
 
 # --- Following the branch ------------------------------------------------------------------
 # A timer fetches origin/dev_branch this often (systemd time span); when it moved, the checkout is

@@ -74,5 +74,10 @@ def _lay(sandbox: Sandbox, layer: Path) -> Path:
 
 
 def up(sandbox: Sandbox) -> Sandbox:
-    """A pristine sandbox with the production baseline."""
-    return sandbox.up([ensure_layer(sandbox)])
+    """A pristine sandbox with the production baseline, once its production listens: at each start it makes
+    what it lacks in its checkout (data/, certs/: the stand-in, as the real app), and a test that marks the
+    time to see what changed must not see production's own start (a full run under load did)."""
+    sandbox.up([ensure_layer(sandbox)])
+    sandbox.ssh("for i in $(seq 300); do ss -Htln 'sport = :3444' | grep -q . && exit 0; sleep 0.2; done; "
+                "echo 'production never listened on 3444' >&2; exit 1")
+    return sandbox

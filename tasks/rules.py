@@ -115,7 +115,7 @@ def settings_problems(d) -> list[str]:
         value = getattr(d, key)
         if not whole_number(value) or not 1 <= value <= 65535:
             problems.append(f"{key}={value!r}: not a TCP port; give a whole number from 1 to 65535")
-    for key in ("dev_health_timeout_seconds", "dev_dependencies_lock_wait_seconds"):
+    for key in ("dev_health_timeout_seconds", "dev_dependencies_lock_wait_seconds", "dev_install_timeout_seconds"):
         value = getattr(d, key)
         if not whole_number(value) or value < 1:
             problems.append(f"{key}={value!r}: give a whole number of seconds, at least 1")

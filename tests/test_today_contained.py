@@ -149,6 +149,11 @@ def test_the_dev_units_run_bounded_in_their_slice(sb):
     assert sb.ssh(f"ionice -p {pid}").stdout.strip() == "idle"
     for unit in (s.dev_follow_unit, s.dev_backup_unit, s.dev_bounds_unit):
         assert sb.ssh(f"systemctl show -p Slice --value {unit}.service").stdout.strip() == s.dev_slice, unit
+    for unit in (s.dev_fetch_unit, s.dev_install_unit):  # the commit's install: bounded, on dev_cpus
+        shown = dict(line.split("=", 1) for line in sb.ssh(
+            f"systemctl show -p Slice -p CPUAffinity -p PrivateNetwork -p User {unit}").stdout.split())
+        assert shown == {"Slice": s.dev_slice, "CPUAffinity": s.dev_cpus, "User": s.dev_user,
+                         "PrivateNetwork": "yes" if unit == s.dev_install_unit else "no"}, shown
 
 
 def test_production_was_left_alone(sb):

@@ -19,7 +19,7 @@ HOME = {
     ".codex/auth.json": '{"OPENAI_API_KEY": "sk-SECRET5"}',
     ".claude/projects/-srv/session.jsonl": '{"message": "PERSONAL transcript"}\n',
     "mail/new/1.eml": "Subject: PERSONAL\n",
-    ".ssh/id_ed25519": "-----BEGIN OPENSSH PRIVATE KEY----- SECRET6",
+    ".ssh/id_ed25519": "a private key, SECRET6",
     "preferences.json": '{"instanceId": "Lupo-f63b", "channelPort": 21000}',
     ".hacs-identity": "Lupo-f63b\n",
 }
