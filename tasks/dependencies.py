@@ -28,12 +28,12 @@ def npm_ci_when_lock_changed(checkout: str, restart_script: str, tree: list[str]
 def install_dependencies():
     d = host.data
     files.put(name=f"Script {d.dev_lockfile_check}", src=str(REPO / "files/usr/local/sbin/hacs-dev-lockfile-check"),
-                      dest=d.dev_lockfile_check, user="root", group="root", mode="755")
+              dest=d.dev_lockfile_check, user="root", group="root", mode="755")
     written = [files.template(name=f"Unit {unit}", src=template(f"etc/systemd/system/{unit}.j2"),
                               dest=f"/etc/systemd/system/{unit}", user="root", group="root", mode="644",
                               jinja_env_kwargs=jinja())
                for unit in (d.dev_fetch_unit, d.dev_install_unit)]
     units.reload_if_changed(written, "the install's units")
     return [npm_ci_when_lock_changed(name="npm ci when package-lock.json changed",
-                                            checkout=d.dev_checkout, restart_script=d.dev_restart_script,
-                                            tree=[*d.dev_app_writes, "node_modules"])]
+                                     checkout=d.dev_checkout, restart_script=d.dev_restart_script,
+                                     tree=[*d.dev_app_writes, "node_modules"])]
