@@ -33,6 +33,7 @@ BAD_SETTINGS = [
     ("dev_dependencies_lock_wait_seconds=15m", "dev_dependencies_lock_wait_seconds='15m': give a whole number of "
                                                "seconds, at least 1"),
     ("dev_health_timeout_seconds=0", "dev_health_timeout_seconds=0: give a whole number of seconds"),
+    ("dev_install_timeout_seconds=5m", "dev_install_timeout_seconds='5m': give a whole number of seconds, at least 1"),
     ("dev_cpus=second", "dev_cpus='second': not a CPU list"),
     ("dev_cpus=3-1", "dev_cpus='3-1': not a CPU list"),
     ("dev_cpus=None", "dev_cpus='None': not a CPU list; give systemd's syntax (e.g. 1 or 2-3), or None (null with --data)"),
