@@ -266,10 +266,14 @@ dev_dependencies_lock_wait_seconds = 900
 # A commit's dependencies are installed in two units, so none of its code runs outside the dev server's
 # containment: hacs-dev-fetch (the host's network, no script run, only package.json and package-lock.json in
 # reach, and only if every package the lockfile names is a tarball of dev_npm_registry with its integrity),
-# then hacs-dev-install (npm ci from that cache in the checkout, lifecycle scripts included, no network).
+# then hacs-dev-install (in the checkout, on the tree the fetch extracted: the dependencies' scripts with
+# npm rebuild, then the project's own as npm ci runs them; no network). The tree is extracted once.
 dev_npm_registry = "https://registry.npmjs.org/"
 dev_npm_cache = "/var/lib/hacs-dev/.npm"
 dev_npm_fetch_dir = "/var/lib/hacs-dev/npm-fetch"
+# The node_modules the last install replaced, kept (one): a rollback to its lockfile is a rename, not an install.
+dev_npm_previous_dir = "/var/lib/hacs-dev/npm-previous"
+dev_project_scripts = "/usr/local/sbin/hacs-dev-project-scripts"
 dev_fetch_unit = "hacs-dev-fetch.service"
 dev_install_unit = "hacs-dev-install.service"
 dev_lockfile_check = "/usr/local/sbin/hacs-dev-lockfile-check"

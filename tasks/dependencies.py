@@ -1,6 +1,7 @@
 """The dev server's dependencies, installed so that no code of a commit runs outside the server's
-containment: a fetch that runs none (hacs-dev-fetch), then npm ci in a unit with the server's namespaces and
-no network (hacs-dev-install), both through the restart path (`hacs-dev-restart --deps-only`)."""
+containment: a fetch that runs none and extracts the tree (hacs-dev-fetch), then the scripts on that tree in a
+unit with the server's namespaces and no network (hacs-dev-install), both through the restart path
+(`hacs-dev-restart --deps-only`)."""
 from pyinfra import host
 from pyinfra.api import deploy, operation
 from pyinfra.facts.files import FileContents, Sha256File
@@ -27,8 +28,9 @@ def npm_ci_when_lock_changed(checkout: str, restart_script: str, tree: list[str]
 @deploy("Dependencies")
 def install_dependencies():
     d = host.data
-    files.put(name=f"Script {d.dev_lockfile_check}", src=str(REPO / "files/usr/local/sbin/hacs-dev-lockfile-check"),
-              dest=d.dev_lockfile_check, user="root", group="root", mode="755")
+    for script in (d.dev_lockfile_check, d.dev_project_scripts):
+        files.put(name=f"Script {script}", src=str(REPO / "files" / script.lstrip("/")),
+                  dest=script, user="root", group="root", mode="755")
     written = [files.template(name=f"Unit {unit}", src=template(f"etc/systemd/system/{unit}.j2"),
                               dest=f"/etc/systemd/system/{unit}", user="root", group="root", mode="644",
                               jinja_env_kwargs=jinja())

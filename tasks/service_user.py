@@ -18,6 +18,7 @@ def create_service_user():
         shell="/usr/sbin/nologin",
         comment="HACS V2 dev server (bastion)",
     )
-    # What the install units may write besides node_modules (they start only where it exists).
-    for path in (host.data.dev_npm_cache, host.data.dev_npm_fetch_dir):
+    # What the install units may write besides node_modules (they start only where it exists), and where the
+    # restart path keeps the node_modules an install replaced.
+    for path in (host.data.dev_npm_cache, host.data.dev_npm_fetch_dir, host.data.dev_npm_previous_dir):
         files.directory(name=f"{path}, the service user's", path=path, user=name, group=name, mode="750")
