@@ -286,6 +286,8 @@ dev_install_timeout_seconds = 300
 # rolled back to the previous one and remembered, so it is not retried until a newer push.
 dev_follow_interval = "1min"
 dev_follow_script = "/usr/local/sbin/hacs-dev-follow"
+# Its settings (the script is Python, the same on every host: files/usr/local/sbin/hacs-dev-follow).
+dev_follow_config = "/etc/bastion/follow.json"
 dev_follow_unit = "hacs-dev-follow"    # .service runs the script, .timer schedules it
 # --- Deploy on push: GitHub's webhook -------------------------------------------------------------
 # GitHub sends a push event to https://server_name + dev_url_path + /_deploy/push (beside the endpoint it

@@ -3,7 +3,7 @@ from pyinfra.api import deploy
 from pyinfra.facts.files import File
 from pyinfra.operations import files, server
 
-from tasks import jinja, template, units
+from tasks import REPO, jinja, template, units
 
 
 @deploy("Follow the branch")
@@ -11,8 +11,10 @@ def follow_branch():
     """Push to v2 and it deploys: a timer fetches the branch and goes through the restart path,
     rolling back a commit that does not come up."""
     d = host.data
-    files.template(name=f"Script {d.dev_follow_script}", src=template("usr/local/sbin/hacs-dev-follow.j2"),
-                   dest=d.dev_follow_script, user="root", group="root", mode="755")
+    files.put(name=f"Script {d.dev_follow_script}", src=str(REPO / "files/usr/local/sbin/hacs-dev-follow"),
+              dest=d.dev_follow_script, user="root", group="root", mode="755")
+    files.template(name=f"Its settings {d.dev_follow_config}", src=template("etc/bastion/follow.json.j2"),
+                   dest=d.dev_follow_config, user="root", group="root", mode="644")
     # What the team reads at dev_url_path/_deploy/status: written after each look, here once if there is none.
     status = files.template(name=f"Script {d.dev_status_script}", src=template("usr/local/sbin/hacs-dev-status.j2"),
                             dest=d.dev_status_script, user="root", group="root", mode="755")

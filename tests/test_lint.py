@@ -12,7 +12,7 @@ from tasks import TEMPLATES
 from tasks.production_view import Production
 from tests.settings import REPO, load
 
-SCRIPTS = sorted(path for where in ("usr/local/sbin", "deploy-run", "dev_checkout/git-hooks")
+SCRIPTS = sorted(path for where in ("usr/local/sbin", "deploy-run", "dev_checkout/git-hooks", "checks")
                  for path in TEMPLATES.glob(f"{where}/*.j2"))
 RENDERED = [t for t in SCRIPTS if not t.read_text().startswith("#!/usr/bin/python3")]
 PYTHON = [t for t in SCRIPTS if t not in RENDERED]
@@ -41,6 +41,9 @@ COMMON = {"production": TODAY, "leftovers": [f"{VOLUME}/v2-dev", f"{VOLUME}/prod
 CASES = [(template, variables, settings) for template in RENDERED
          for variables, settings in VARIANTS.get(template.name, [({}, {})])]
 PLAIN = [REPO / "bastion", REPO / ".ci" / "run"]
+# The programs bastion ships as they are (files/): the Python ones are not *.py, so ruff is given them by name.
+SHIPPED_PYTHON = sorted(path for path in (REPO / "files").rglob("*")
+                        if path.is_file() and path.suffix != ".py" and path.read_bytes().startswith(b"#!/usr/bin/python3"))
 
 
 def run(argv, **kwargs):
@@ -78,6 +81,12 @@ def test_rendered_script_passes_shellcheck(template, variables, settings, shellc
 def test_rendered_python_script_passes_ruff(template, tmp_path):
     done = run([sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise", "--config",
                 str(REPO / "pyproject.toml"), str(render(template, tmp_path.resolve()))])
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("script", SHIPPED_PYTHON, ids=[s.name for s in SHIPPED_PYTHON])
+def test_shipped_python_passes_ruff(script):
+    done = run([sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise", str(script)])
     assert done.returncode == 0, done.stdout + done.stderr
 
 
