@@ -4,6 +4,7 @@ preflight, importing none of them. A fact only reads; what follows from it is in
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 from pyinfra import host
 from pyinfra.api import FactBase
@@ -11,11 +12,14 @@ from pyinfra.api import FactBase
 from tasks import production_view
 from tasks.rules import unit_name
 
-# git in a checkout as the checkout's owner (root's git never runs in a tree another user writes), with
-# nothing of its configuration that runs a program: `owner_git DIR ARGS...`.
-OWNER_GIT = ('owner_git() { d=$1; shift; setpriv --reuid="$(stat -c %u "$d")" --regid="$(stat -c %g "$d")" '
-             '--clear-groups env HOME=/nonexistent GIT_OPTIONAL_LOCKS=0 git -c core.hooksPath=/dev/null '
-             '-c core.fsmonitor=false -C "$d" "$@"; }')
+COMMANDS = Path(__file__).resolve().parent / "commands"
+# `owner_git DIR ARGS...`: git as the checkout's owner, with nothing of its configuration that runs a program.
+OWNER_GIT = (COMMANDS / "owner-git.sh").read_text()
+
+
+def with_values(script: str, **values) -> str:
+    """A command file of tasks/commands/, its variables set first (quoted), as one shell program."""
+    return "".join(f"{name}={shlex.quote(str(value))}\n" for name, value in values.items()) + script
 
 
 def _quote_all(paths) -> str:
@@ -55,14 +59,7 @@ class PortListeners(FactBase):
     keys = ("pid", "user", "cwd", "cmdline", "unit", "data_root", "sse_host")
 
     def command(self, port):
-        return (
-            f"command -v ss >/dev/null || exit 0; "
-            f"for pid in $(ss -Htlnp 'sport = :{port}' | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do "
-            f"env=$(tr '\\0' '\\n' < /proc/$pid/environ); "
-            f"printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' \"$pid\" \"$(ps -o user= -p $pid)\" "
-            f"\"$(readlink /proc/$pid/cwd)\" \"$(tr '\\0' ' ' < /proc/$pid/cmdline)\" "
-            f"\"$(grep -o '[^/]*\\.service' /proc/$pid/cgroup | tail -n 1)\" "
-            f"\"$(echo \"$env\" | sed -n 's/^V2_DATA_ROOT=//p')\" \"$(echo \"$env\" | sed -n 's/^SSE_HOST=//p')\"; done")
+        return with_values((COMMANDS / "port-listeners.sh").read_text(), PORT=port)
 
     def process(self, output):
         width = len(self.keys)
@@ -79,25 +76,8 @@ class ProductionReport(FactBase):
     default = dict
 
     def command(self, unit, port, checkout):
-        properties = " ".join(f"-p {p}" for p in ("LoadState", "ActiveState", "MainPID", "User", "WorkingDirectory",
-                                                  "Environment", "EnvironmentFiles", "FragmentPath", "Description"))
-        return (
-            f"echo '@@ unit'; systemctl show {properties} {shlex.quote(unit)} 2>/dev/null; "
-            "echo '@@ listeners'; dirs=''; "
-            f"for pid in $(ss -Htlnp 'sport = :{port}' 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do "
-            "env=$(tr '\\0' '\\n' < /proc/$pid/environ 2>/dev/null); cwd=$(readlink /proc/$pid/cwd); dirs=\"$dirs $cwd\"; "
-            "printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' \"$pid\" \"$(ps -o user= -p $pid)\" \"$cwd\" "
-            "\"$(echo \"$env\" | sed -n 's/^V2_DATA_ROOT=//p')\" \"$(echo \"$env\" | sed -n 's/^SSE_HOST=//p')\" "
-            "\"$(grep -o '[^/]*\\.service' /proc/$pid/cgroup | tail -n 1)\"; done; "
-            f"echo '@@ addresses'; ss -Htln 'sport = :{port}' 2>/dev/null | awk '{{print $4}}'; "
-            f"echo '@@ git'; wd=$(systemctl show -p WorkingDirectory --value {shlex.quote(unit)} 2>/dev/null); {OWNER_GIT}; "
-            f"for dir in $(printf '%s\\n' $dirs $wd {shlex.quote(checkout)} | sort -u); do "
-            "[ -d \"$dir/.git\" ] || continue; "
-            "printf '%s\\t%s\\t%s\\n' \"$dir\" \"$(owner_git \"$dir\" rev-parse --abbrev-ref HEAD 2>/dev/null)\" "
-            "\"$(owner_git \"$dir\" config --get remote.origin.url 2>/dev/null)\"; done; "
-            "echo '@@ nginx'; command -v nginx >/dev/null && nginx -T 2>/dev/null; "
-            "echo '@@ enabled'; for link in /etc/nginx/sites-enabled/*; do [ -e \"$link\" ] && "
-            "printf '%s\\t%s\\n' \"$link\" \"$(readlink -f \"$link\")\"; done; true")
+        return with_values(OWNER_GIT + (COMMANDS / "production-report.sh").read_text(),
+                           UNIT=unit, PORT=port, CHECKOUT=checkout)
 
     def process(self, output):
         return production_view.parse_report(list(output))
@@ -170,7 +150,7 @@ class LocalCommits(FactBase):
     """How many commits HEAD has that no remote-tracking branch has (0 when path is no checkout)."""
 
     def command(self, path):
-        return f"{OWNER_GIT}; owner_git {shlex.quote(path)} rev-list --count HEAD --not --remotes 2>/dev/null || echo 0"
+        return f"{OWNER_GIT}owner_git {shlex.quote(path)} rev-list --count HEAD --not --remotes 2>/dev/null || echo 0"
 
     def process(self, output):
         return int(output[0]) if output and output[0].isdigit() else 0
@@ -293,7 +273,7 @@ class CheckoutGit(KeyValues):
 
     def command(self, checkout, branch):
         quoted = shlex.quote(checkout)
-        return reported(f"[ -d {quoted}/.git ] || exit 0; {OWNER_GIT}",
+        return reported(f"[ -d {quoted}/.git ] || exit 0\n{OWNER_GIT}true",
                         head=f"owner_git {quoted} rev-parse HEAD 2>/dev/null",
                         branch=f"owner_git {quoted} symbolic-ref --quiet --short HEAD 2>/dev/null",
                         url=f"owner_git {quoted} config --get remote.origin.url 2>/dev/null",

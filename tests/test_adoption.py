@@ -196,14 +196,18 @@ def test_a_failing_nginx_t_after_the_site_change_puts_the_site_back(hand_made, s
     assert harness.deploy(sb).changed == []
 
 
+# Waits on evidence (the listeners on the port, counted against a test), not on time.
+LISTENERS = ("for _ in $(seq 100); do [ \"$(ss -Hltn 'sport = :{port}' | wc -l)\" {test} ] && break; sleep 0.1; done; "
+             "[ \"$(ss -Hltn 'sport = :{port}' | wc -l)\" {test} ]")
 UNEXPECTED = {
     "a second server on the port": (
-        "setsid -f python3 -m http.server {port} --bind ::1 > /dev/null 2>&1 < /dev/null; sleep 1",
+        "setsid -f python3 -m http.server {port} --bind ::1 > /dev/null 2>&1 < /dev/null; "
+        + LISTENERS.replace("{test}", "-ge 2"),
         "dev_port={port}: 2 processes listen there"),
     "a data root that is production's data": (
-        "kill $(ss -Hltnp 'sport = :{port}' | grep -o 'pid=[0-9]*' | cut -d= -f2); sleep 1; cd {checkout} && "
-        "SSE_PORT={port} SSE_HOST=0.0.0.0 NODE_ENV=development V2_DATA_ROOT={production_data_dir} "
-        "setsid -f node src/streamable-http-server.js > /dev/null 2>&1 < /dev/null; sleep 2",
+        "kill $(ss -Hltnp 'sport = :{port}' | grep -o 'pid=[0-9]*' | cut -d= -f2); " + LISTENERS.replace("{test}", "= 0")
+        + "; cd {checkout} && SSE_PORT={port} SSE_HOST=0.0.0.0 NODE_ENV=development V2_DATA_ROOT={production_data_dir} "
+        "setsid -f node src/streamable-http-server.js > /dev/null 2>&1 < /dev/null; " + LISTENERS.replace("{test}", "-ge 1"),
         "adopt: the hand-made server's V2_DATA_ROOT={production_data_dir} is inside production's production_data_dir"),
     "a site block that is not the simple one": (
         "sed -i 's|proxy_http_version 1.1;|proxy_http_version 1.1;\\n        auth_basic \"team\";|' {site}",

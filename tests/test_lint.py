@@ -40,7 +40,7 @@ COMMON = {"production": TODAY, "leftovers": [f"{VOLUME}/v2-dev", f"{VOLUME}/prod
           "site": "/etc/nginx/sites-available/smoothcurves-nexus"}
 CASES = [(template, variables, settings) for template in RENDERED
          for variables, settings in VARIANTS.get(template.name, [({}, {})])]
-PLAIN = [REPO / "bastion", REPO / ".ci" / "run"]
+PLAIN = [REPO / "bastion", REPO / ".ci" / "run", *sorted((REPO / "tasks" / "commands").glob("*.sh"))]
 # The programs bastion ships as they are (files/): the Python ones are not *.py, so ruff is given them by name.
 SHIPPED_PYTHON = sorted(path for path in (REPO / "files").rglob("*")
                         if path.is_file() and path.suffix != ".py" and path.read_bytes().startswith(b"#!/usr/bin/python3"))
@@ -92,5 +92,5 @@ def test_shipped_python_passes_ruff(script):
 
 @pytest.mark.parametrize("script", PLAIN, ids=[s.name for s in PLAIN])
 def test_project_script_passes_shellcheck(script, shellcheck):
-    done = run([shellcheck, "--format=gcc", str(script)])
+    done = run([shellcheck, "--format=gcc", "--shell=bash", str(script)])
     assert done.returncode == 0, done.stdout

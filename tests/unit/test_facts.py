@@ -62,3 +62,17 @@ def test_directories_of_their_own_are_told_from_links_files_and_missing_ones(tmp
     paths = [str(tmp_path / name) for name in ("logs", "data", "config", "node_modules")]
     assert facts_of(NotOwnDirectories(), paths=paths) == [paths[1], paths[2]]
     assert facts_of(MissingPaths(), paths=paths) == [paths[3]]
+
+
+def test_the_long_commands_run_as_one_program_with_their_values_quoted(tmp_path):
+    """The commands kept in tasks/commands/: run here, each section there, a hostile value only a value."""
+    from tasks.facts import PortListeners, ProductionReport
+    report = subprocess.run(["bash", "-c", ProductionReport().command(unit="x; touch pwned; .service", port=1,
+                                                                     checkout=str(tmp_path))],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert [line for line in report.stdout.splitlines() if line.startswith("@@")] == \
+        ["@@ unit", "@@ listeners", "@@ addresses", "@@ git", "@@ nginx", "@@ enabled"]
+    assert not (tmp_path / "pwned").exists()
+    assert PortListeners().process(["1\troot\t/\tnode s.js\tx.service\t/data"]) == [
+        {"pid": "1", "user": "root", "cwd": "/", "cmdline": "node s.js", "unit": "x.service", "data_root": "/data",
+         "sse_host": ""}]
