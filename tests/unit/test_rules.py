@@ -1,10 +1,9 @@
 """Every refusal that needs no host: one line, naming the setting, before pyinfra connects anywhere."""
 import pytest
-from pyinfra_cli.util import parse_cli_arg as parse_value
 
 from tasks import rules
 from tasks.production_view import Production
-from tests.settings import load
+from tests.settings import load, parse_value
 
 VOLUME = "/mnt/coordinaton_mcp_data"
 BAD_SETTINGS = [
