@@ -15,9 +15,9 @@ import sys
 
 from pyinfra import host
 
+from tasks.backup_rules import off_host, snapshot_time
 from tasks.facts import CheckoutGit
 from tasks.facts import ReportedValues as KeyValues
-from tasks.rules import off_host, snapshot_time
 
 d = host.data
 

@@ -10,7 +10,7 @@ from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.server import Users
 from pyinfra.operations import apt, files, server
 
-from tasks import jinja, rules, template, units
+from tasks import backup_rules, jinja, rules, template, units
 from tasks.operator_secrets import local_file, made_here, secret_copy
 
 
@@ -33,9 +33,9 @@ def append_only_line(key: str, path: str) -> str:
 @deploy("Backup host")
 def keep_the_repository():
     d = host.data
-    problems = rules.backup_host_settings_problems(d)
+    problems = backup_rules.backup_host_settings_problems(d)
     rules.refuse(host.name, problems, "backup host")
-    target = rules.sftp_target(d.backup_repository)
+    target = backup_rules.sftp_target(d.backup_repository)
     user, path = target["user"], target["path"]
     key = droplet_public_key()
 

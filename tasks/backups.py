@@ -11,12 +11,12 @@ from pyinfra.facts.files import Directory, File, FileContents, Sha256File
 from pyinfra.operations import files, systemd
 
 from tasks import jinja, template, units
+from tasks.backup_rules import local_repository, restore_is_snapshot, sftp_target
 from tasks.deploy_run import run_script
 from tasks.facts import PresentPaths, production
 from tasks.operator_secrets import local_file, made_here, secret_copy
 from tasks.output import reported
 from tasks.production_view import leftovers_inside
-from tasks.rules import local_repository, restore_is_snapshot, sftp_target
 
 
 def backup_host_problems(d) -> list[str]:

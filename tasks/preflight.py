@@ -1,5 +1,5 @@
 """Preflight: the settings and the host checked before anything on the host changes. It only gathers:
-the checks are pure (tasks/rules.py), the readings are facts (tasks/facts.py); any problem stops the run
+the checks are pure (tasks/rules.py, backup_rules.py, production_rules.py), the readings are facts (tasks/facts.py); any problem stops the run
 with one line per problem naming the setting, what is wrong and the fix. Where production on the host
 differs from the production_* settings, it says so in one line each and goes by the host."""
 from __future__ import annotations
@@ -12,9 +12,10 @@ from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import File, FileContents, FindInFile
 from pyinfra.facts.hardware import Cpus
 
-from tasks import facts, rules
+from tasks import backup_rules, facts, production_rules, rules
 from tasks.adoption import data_root
 from tasks.backups import backup_host_problems
+from tasks.production_view import within
 
 
 def local_upstream_branch(url: str, branch: str) -> str:
@@ -56,7 +57,7 @@ def adoption_problems(d, production) -> list[str]:
     root = data_root(server)
     problems = [f"adopt: the hand-made server's V2_DATA_ROOT={root} is inside production's {key} ({path}); "
                 f"bastion never carries production's data: move the dev data by hand"
-                for key, path in production.paths().items() if rules.within(root, path)]
+                for key, path in production.paths().items() if within(root, path)]
     ahead = host.get_fact(facts.LocalCommits, path=d.dev_checkout)
     if ahead:
         problems.append(f"dev_checkout={d.dev_checkout}: has {ahead} commit(s) that origin does not; push them "
@@ -94,17 +95,17 @@ def host_problems(d) -> list[str]:
     production = facts.production(d)
     for difference in production.differences + production.unit_disagrees:
         logger.warning(f"{host.print_prefix}{difference}")
-    problems = rules.production_overlaps(d, production) + dev_port_problems(d)
+    problems = production_rules.production_overlaps(d, production) + dev_port_problems(d)
     if d.adopt and facts.hand_made_servers(d):
         problems += adoption_problems(d, production)
     if not d.adopt and facts.interrupted_adoption(d):
         problems.append(f"adopt: an adoption was interrupted after the hand-made server stopped "
                         f"({d.bastion_state_dir}/adoption-in-progress); rerun with --data adopt=True to finish it")
     problems += upstream_problems(d)
-    problems += rules.foreign_directory_problems(d, {key: host.get_fact(facts.PathState, path=getattr(d, key))
+    problems += production_rules.foreign_directory_problems(d, {key: host.get_fact(facts.PathState, path=getattr(d, key))
                                                      for key in ("dev_checkout", "dev_data_dir")})
     problems += backup_host_problems(d)
-    problems += rules.site_problems(d, production.site, host.get_fact(FileContents, path=production.site) or [])
+    problems += production_rules.site_problems(d, production.site, host.get_fact(FileContents, path=production.site) or [])
     nginx = host.get_fact(facts.NginxConfigTest)
     if nginx is not None and not nginx[0]:
         problems.append(f"production_nginx_site: nginx -t already fails before this deploy touched anything "
@@ -131,4 +132,4 @@ def check_token_request():
 @deploy("Preflight")
 def check_settings_and_host():
     d = host.data
-    rules.refuse(host.name, rules.settings_problems(d) or host_problems(d))
+    rules.refuse(host.name, (rules.settings_problems(d) + backup_rules.backup_settings_problems(d)) or host_problems(d))

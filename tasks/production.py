@@ -12,6 +12,7 @@ from pyinfra.operations import apt, files, git, server, systemd
 
 from batchssh import read_only
 from tasks import template, units
+from tasks.backup_rules import backup_settings_problems, snapshot_text
 from tasks.backups import backup_host_problems
 from tasks.certificates import certificates_from_certbot, chosen_site, site_with_certificate
 from tasks.deploy_run import run_script
@@ -19,7 +20,7 @@ from tasks.facts import DirectoryEntries, production
 from tasks.health import quote
 from tasks.nginx import has_certificate
 from tasks.operator_secrets import local_file
-from tasks.rules import backup_settings_problems, refuse, snapshot_text, tls_settings_problems
+from tasks.rules import refuse, tls_settings_problems
 
 BUILT_MARK = "production-built-by-bastion"
 

@@ -6,9 +6,9 @@ from pyinfra.facts.files import FileContents, Sha256File
 from pyinfra.operations import files
 
 from tasks import REPO
+from tasks.backup_rules import restore_is_snapshot, snapshot_text
 from tasks.deploy_run import run_script
 from tasks.facts import production
-from tasks.rules import restore_is_snapshot, snapshot_text
 
 
 @operation(is_idempotent=False)

@@ -1,17 +1,17 @@
-"""What the settings must satisfy, and what the dev environment may never overlap: pure functions of the
-settings (and of production as tasks/production_view.py learnt it), no host and no pyinfra, so tests/unit
-proves every refusal in milliseconds. Each problem is one line: the setting, what is wrong, the fix.
+"""What the settings alone must satisfy (ports, paths, names, the unit's environment, CPUs, tokens, TLS), and how
+a run is refused: pure functions, no host and no pyinfra, so tests/unit proves every refusal in milliseconds. Each
+problem is one line: the setting, what is wrong, the fix. The backup settings: tasks/backup_rules.py; the settings
+against production as the host showed it: tasks/production_rules.py.
 """
 from __future__ import annotations
 
 import ipaddress
 import re
 import sys
-from datetime import datetime
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
-from tasks import REPO, nginx_text
-from tasks.production_view import Production, inside, relation, within
+from tasks import REPO
+from tasks.production_view import within
 
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 BRANCH = re.compile(r"^(?!/|.*//|.*\.\.|.*@\{|.*\.lock$|.*/$|.*\.$)[A-Za-z0-9._/-]+$")
@@ -25,10 +25,6 @@ HOLDER = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 # How a setting is unset: pyinfra's --data reads None as the text "None", and JSON's null as None.
 UNSET = "None (null with --data)"
 DEV_PATHS = ("dev_checkout", "dev_data_dir", "dev_env_file", "dev_backups_dir")
-RESTIC_SCHEMES = ("local", "sftp", "rest", "s3", "b2", "azure", "gs", "swift", "rclone")
-RETENTION_PERIODS = ("last", "hourly", "daily", "weekly", "monthly", "yearly")
-SFTP_SHORT = re.compile(r"^sftp:(?P<login>[^/:]+):(?P<path>/.*)$")
-SFTP_URL = re.compile(r"^sftp://(?P<login>[^/:]+)(:(?P<port>\d+))?/(?P<path>.+)$")
 
 
 class Refused(SystemExit):
@@ -49,62 +45,9 @@ def unit_name(name: str) -> str:
     return name if name.endswith(".service") else f"{name}.service"
 
 
-# --- repositories ----------------------------------------------------------------------------
-
-def sftp_target(repository: str) -> dict | None:
-    """user@host and port of an sftp repository (restic's two spellings), else None."""
-    found = SFTP_SHORT.match(repository) or SFTP_URL.match(repository)
-    if not found:
-        return None
-    path = found["path"] if found.re is SFTP_SHORT else "/" + found["path"]
-    return {"login": found["login"], "port": found.groupdict().get("port"), "path": path,
-            "user": found["login"].split("@")[0] if "@" in found["login"] else None}
-
-
-def local_repository(repository: str) -> str | None:
-    """The path of a repository on the host itself (it does not survive the droplet), else None."""
-    if repository.startswith("local:"):
-        return repository[len("local:"):]
-    return repository if repository.startswith("/") else None
-
-
-def off_host(repository: str) -> bool:
-    return local_repository(repository) is None
-
-
-def is_snapshot_id(value) -> bool:
-    return bool(re.fullmatch(r"[0-9a-f]{8,64}", str(value)))
-
-
-def snapshot_time(text: str) -> float:
-    """restic's time of a snapshot (nanoseconds, an offset or Z) as a Unix timestamp."""
-    return datetime.fromisoformat(re.sub(r"\.\d+", "", text).replace("Z", "+00:00")).timestamp()
-
-
-def restore_is_snapshot(source) -> bool:
-    return source == "latest" or is_snapshot_id(snapshot_text(source))
-
-
 def whole_number(value) -> bool:
     """An int as a setting means one (True is an int to Python, not to an operator)."""
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def snapshot_text(value):
-    """A snapshot setting as restic reads it. pyinfra's --data turns an id of digits alone into an int (and
-    one like 1234e567 into a float): an int as long as restic's ids (8, or 64) is that id as typed; any other
-    number lost what was typed (a leading 0, an exponent) and stays a number, for snapshot_problems."""
-    if whole_number(value) and len(str(value)) in (8, 64):
-        return str(value)
-    return value
-
-
-def snapshot_problems(d) -> list[str]:
-    """Snapshot settings that pyinfra read as a number it cannot give back as typed."""
-    return [f"{key}={value}: pyinfra's --data read this snapshot id as a number and may have changed it (a leading "
-            f"0, an e); quote it as JSON: --data '{key}=\"ID\"', ID as backup.py lists it"
-            for key in ("restore_from", "production_restore_from")
-            if isinstance(value := snapshot_text(getattr(d, key)), (int, float)) and not isinstance(value, bool)]
 
 
 # --- the settings alone ------------------------------------------------------------------------
@@ -165,7 +108,6 @@ def settings_problems(d) -> list[str]:
     if not isinstance(d.production_leftovers, list | tuple) or not all(
             str(path).startswith("/") for path in d.production_leftovers):
         problems.append(f"production_leftovers={d.production_leftovers!r}: give a list of absolute paths")
-    problems += backup_settings_problems(d)
     if not re.fullmatch(r"/run/[A-Za-z0-9._-]+", str(d.dev_runtime_dir)):
         problems.append(f"dev_runtime_dir={d.dev_runtime_dir!r}: give /run/NAME (systemd makes it for the unit)")
     source = d.dev_catalog_source
@@ -217,62 +159,6 @@ def cpu_problems(d, online: int) -> list[str]:
     return []
 
 
-def backup_settings_problems(d) -> list[str]:
-    problems = []
-    repository = str(d.backup_repository or "")
-    scheme = repository.split(":", 1)[0] if ":" in repository else "local"
-    path = local_repository(repository)
-    if not repository or scheme not in RESTIC_SCHEMES or (scheme == "local" and not path):
-        problems.append(f"backup_repository={d.backup_repository!r}: not a restic repository; give an off-host URL "
-                        f"such as sftp:user@backup-host:/srv/restic/droplet, or an absolute path on the host")
-    elif path and within(path, d.dev_data_dir):
-        problems.append(f"backup_repository={repository}: overlaps dev_data_dir ({d.dev_data_dir}); "
-                        f"give a path of its own, or better an off-host URL")
-    for key in ("backup_ssh_key", "backup_ssh_known_hosts", "backup_credentials_file"):
-        value = getattr(d, key)
-        if value and not (REPO / value).is_file():
-            problems.append(f"{key}={value}: no such file on this machine; give the file's path, or {UNSET}")
-    if not isinstance(d.dev_backup_retention, dict) or not d.dev_backup_retention or any(
-            period not in RETENTION_PERIODS or not isinstance(count, int) or count < 1
-            for period, count in d.dev_backup_retention.items()):
-        problems.append(f"dev_backup_retention={d.dev_backup_retention!r}: give counts for restic forget, "
-                        f"e.g. {{\"hourly\": 48, \"daily\": 14, \"weekly\": 8}} (periods: {', '.join(RETENTION_PERIODS)})")
-    if not re.fullmatch(r"(100|[1-9][0-9]?)(\.[0-9]+)?%|[1-9][0-9]*/[1-9][0-9]*", str(d.dev_backup_check_read_data)):
-        problems.append(f"dev_backup_check_read_data={d.dev_backup_check_read_data!r}: give a share restic check "
-                        f"reads, e.g. 10% or 1/7")
-    if d.backup_append_only and not (sftp_target(repository) and sftp_target(repository)["user"] and d.backup_ssh_key):
-        problems.append("backup_append_only=True: needs an sftp backup_repository with its user "
-                        "(sftp:USER@backup-host:/path, the host backup_host.py set up) and backup_ssh_key (the key it "
-                        "forces); set both, or backup_append_only=False")
-    numbers = snapshot_problems(d)
-    problems += numbers
-    source = d.restore_from
-    if source and not numbers and not restore_is_snapshot(source) and not str(source).startswith("host:") \
-            and not Path(source).is_file():
-        problems.append(f"restore_from={source}: not a snapshot and no such file on this machine; give latest or a "
-                        f"snapshot id (backup.py lists them), or a tar archive of before restic")
-    restore = d.production_restore_from
-    if restore and not numbers and not restore_is_snapshot(restore):
-        problems.append(f"production_restore_from={restore}: give latest or a snapshot id "
-                        f"(`bastion-restic snapshots --tag production` lists them)")
-    return problems
-
-
-def backup_host_settings_problems(d) -> list[str]:
-    """backup_host.py: the repository it keeps and the key it forces, both named, before the host changes."""
-    target = sftp_target(str(d.backup_repository or ""))
-    if not (target and target["user"]):
-        return [f"backup_repository={d.backup_repository!r}: backup_host.py keeps an sftp repository; give "
-                f"sftp:USER@backup-host:/path (the user and path it sets up on this host)"]
-    problems = []
-    if not d.backup_ssh_key or not (REPO / d.backup_ssh_key).is_file():
-        problems.append(f"backup_ssh_key={d.backup_ssh_key!r}: backup_host.py forces the droplet's key; give the "
-                        f"private key file on this machine that deploy.py gives the droplet")
-    if not re.fullmatch(r"/var/lib/[A-Za-z0-9._-]+", str(d.backup_host_state_dir)):
-        problems.append(f"backup_host_state_dir={d.backup_host_state_dir!r}: give /var/lib/NAME (systemd makes it)")
-    return problems
-
-
 def tls_settings_problems(d) -> list[str]:
     problems = []
     bundle = d.production_acme_ca_bundle
@@ -285,74 +171,3 @@ def tls_settings_problems(d) -> list[str]:
     return problems
 
 
-# --- the settings against production as the host showed it ------------------------------------
-
-def production_overlaps(d, production: Production) -> list[str]:
-    """A dev path (or an on-host repository) that is, contains or lies inside anything of production's: its
-    checkout, data root (everything under it is production's, whatever its name), secrets, a leftover."""
-    problems = []
-    live = production.paths()
-    expected = {key: getattr(d, key) for key in live if getattr(d, key, None)}
-    repository = local_repository(str(d.backup_repository or ""))
-    mine = {key: getattr(d, key) for key in DEV_PATHS if str(getattr(d, key, None) or "").startswith("/")}
-    if repository:
-        mine["backup_repository"] = repository
-    for key, path in mine.items():
-        overlaps = []
-        for prod_key, prod_path in live.items():
-            if inside(path, prod_path):
-                overlaps.append(f"{relation(path, prod_path)} production's {prod_key} ({prod_path})")
-        for prod_key, prod_path in expected.items():
-            if prod_path != live.get(prod_key) and inside(path, prod_path):
-                overlaps.append(f"{relation(path, prod_path)} {prod_key} ({prod_path})")
-        for leftover in production.leftovers:
-            if inside(path, leftover):
-                overlaps.append(f"{relation(path, leftover)} the leftover {leftover} (production_leftovers: "
-                                f"never bastion's)")
-        if overlaps:
-            problems.append(f"{key}={path}: {', '.join(overlaps)}; choose a path outside production, "
-                            f"e.g. {safe_choice(d, key)}")
-    return problems
-
-
-def safe_choice(d, key: str) -> str:
-    """A place of the dev environment's own, on the droplet's disk rather than production's volume."""
-    return {"dev_checkout": f"{d.dev_home}/checkout", "dev_data_dir": f"{d.dev_home}/data",
-            "dev_env_file": "/etc/hacs-dev/secrets.env", "dev_backups_dir": f"{d.dev_home}/backups",
-            "backup_repository": "an off-host URL such as sftp:user@backup-host:/srv/restic/droplet"}[key]
-
-
-def site_problems(d, site: str, lines: list[str]) -> list[str]:
-    """A location for dev_url_path written by hand into production's site: adoption replaces it when it
-    is the simple proxy the diary wrote; anything else is for a human."""
-    blocks = nginx_text.dev_locations(lines, d.dev_url_path)
-    where = f"production_nginx_site: {site} already has a location for {d.dev_url_path}"
-    if len(blocks) > 1:
-        return [f"{where} at lines {', '.join(str(first) for first, _ in blocks)}, made by hand; "
-                f"keep at most one (bastion's snippet {d.dev_nginx_snippet} replaces it) and deploy again"]
-    if not blocks:
-        return []
-    (first, last), = blocks
-    why = nginx_text.not_a_simple_proxy(lines, (first, last), d.dev_port)
-    if why:
-        return [f"{where} (lines {first}-{last}) that is not the simple hand-made proxy: {why}; adapt it by hand "
-                f"(bastion's snippet {d.dev_nginx_snippet} replaces it) and deploy again"]
-    if not d.adopt:
-        return [f"{where} (line {first}), made by hand; rerun with --data adopt=True to have it replaced by "
-                f"bastion's snippet (add --dry to see the plan first), or remove that block yourself"]
-    return []
-
-
-def foreign_directory_problems(d, states: dict[str, dict]) -> list[str]:
-    """dev_checkout or dev_data_dir that exist, hold something and are not bastion's: never taken over."""
-    problems = []
-    checkout, data = states.get("dev_checkout", {}), states.get("dev_data_dir", {})
-    if checkout.get("exists") and not checkout.get("empty") and not checkout.get("git"):
-        problems.append(f"dev_checkout={d.dev_checkout}: exists, holds files and is not a git checkout, so not "
-                        f"bastion's; leave it be and choose a place of the dev environment's own, e.g. "
-                        f"{safe_choice(d, 'dev_checkout')}")
-    if data.get("exists") and not data.get("empty") and data.get("owner") != d.dev_user and not data.get("marked"):
-        problems.append(f"dev_data_dir={d.dev_data_dir}: exists, holds files of {data.get('owner')} and is not "
-                        f"bastion's ({d.dev_user}'s); leave it be and choose a place of the dev environment's own, e.g. "
-                        f"{safe_choice(d, 'dev_data_dir')}")
-    return problems

@@ -7,7 +7,7 @@ import pytest
 
 from sandbox import baseline
 from sandbox.machine import Sandbox
-from tasks.rules import snapshot_time
+from tasks.backup_rules import snapshot_time
 from tests import harness
 from tests.acme import served_chain_verifies
 from tests.harness import with_layout

@@ -1,11 +1,18 @@
 """Every refusal that needs no host: one line, naming the setting, before pyinfra connects anywhere."""
 import pytest
 
-from tasks import rules
+from tasks import backup_rules, production_rules, rules
 from tasks.production_view import Production
 from tests.settings import load, parse_value
 
 VOLUME = "/mnt/coordinaton_mcp_data"
+
+
+def settings_problems(d) -> list[str]:
+    """Every refusal of the settings alone, as preflight asks them."""
+    return rules.settings_problems(d) + backup_rules.backup_settings_problems(d)
+
+
 BAD_SETTINGS = [
     ("dev_port=3444", "dev_port=3444: that is production's port (production_port); choose another"),
     ("dev_port=99999", "dev_port=99999: not a TCP port"),
@@ -54,7 +61,7 @@ BAD_SETTINGS = [
 @pytest.mark.parametrize("setting, message", BAD_SETTINGS, ids=[s for s, _ in BAD_SETTINGS])
 def test_a_bad_setting_gets_one_line_naming_it(setting, message):
     key, value = setting.split("=", 1)
-    problems = rules.settings_problems(load({key: parse_value(value)}))
+    problems = settings_problems(load({key: parse_value(value)}))
     assert len(problems) == 1 and problems[0].startswith(message), problems
 
 
@@ -65,16 +72,16 @@ def test_a_snapshot_id_is_taken_as_typed_even_when_pyinfra_reads_digits_as_a_num
     snapshot crashed on its second run."""
     for key in ("restore_from", "production_restore_from"):
         d = load({key: parse_value(typed)})
-        assert rules.settings_problems(d) == [] and rules.restore_is_snapshot(getattr(d, key))
-        assert rules.snapshot_text(getattr(d, key)) == typed.strip('"')
+        assert settings_problems(d) == [] and backup_rules.restore_is_snapshot(getattr(d, key))
+        assert backup_rules.snapshot_text(getattr(d, key)) == typed.strip('"')
 
 
 def test_a_setting_is_unset_from_the_command_line_as_its_message_says():
-    assert rules.settings_problems(load({"dev_cpus": parse_value("null")})) == []
+    assert settings_problems(load({"dev_cpus": parse_value("null")})) == []
 
 
 def test_the_defaults_pass():
-    assert rules.settings_problems(load()) == []
+    assert settings_problems(load()) == []
 
 
 def test_dev_cpus_read_as_systemd_reads_them():
@@ -118,30 +125,30 @@ OVERLAPS = [
 @pytest.mark.parametrize("setting, message", OVERLAPS, ids=[s for s, _ in OVERLAPS])
 def test_a_dev_path_in_production_or_a_leftover_is_refused_naming_both(setting, message):
     key, value = setting.split("=", 1)
-    [problem] = rules.production_overlaps(load({key: value}), production_of_today())
+    [problem] = production_rules.production_overlaps(load({key: value}), production_of_today())
     assert problem.startswith(message), problem
 
 
 def test_the_default_dev_paths_lie_outside_todays_production():
-    assert rules.production_overlaps(load(), production_of_today()) == []
+    assert production_rules.production_overlaps(load(), production_of_today()) == []
 
 
 def test_settings_of_v1_still_guard_v1s_paths_on_a_host_of_today():
     """Expected paths the host does not show count too: a V1 production_data_dir keeps dev out of it."""
     s = load({"production_data_dir": f"{VOLUME}/production-data", "dev_data_dir": f"{VOLUME}/production-data/dev"})
-    [problem] = rules.production_overlaps(s, production_of_today())
+    [problem] = production_rules.production_overlaps(s, production_of_today())
     assert f"lies inside production_data_dir ({VOLUME}/production-data)" in problem
 
 
 def test_a_foreign_directory_gets_a_safe_choice_never_move_it_away(today):
     states = {"dev_checkout": {"exists": "yes", "owner": "root"},
               "dev_data_dir": {"exists": "yes", "owner": "1234"}}
-    [checkout, data] = rules.foreign_directory_problems(today, states)
+    [checkout, data] = production_rules.foreign_directory_problems(today, states)
     assert checkout.startswith(f"dev_checkout={today.dev_checkout}: exists, holds files and is not a git checkout")
     assert checkout.endswith("e.g. /srv/hacs-dev/checkout") and "move it away" not in checkout
     assert data.startswith(f"dev_data_dir={today.dev_data_dir}: exists, holds files of 1234 and is not bastion's")
     mine = {"dev_checkout": {"exists": "yes", "git": "yes"}, "dev_data_dir": {"exists": "yes", "owner": "hacs-dev"}}
-    assert rules.foreign_directory_problems(today, mine) == []
+    assert production_rules.foreign_directory_problems(today, mine) == []
 
 
 HAND_MADE = """server {
@@ -155,11 +162,11 @@ HAND_MADE = """server {
 
 
 def test_a_hand_made_dev_location_is_named_and_adopted_only_when_told(diary):
-    [line] = rules.site_problems(diary, "/etc/nginx/sites-available/smoothcurves-nexus", HAND_MADE)
+    [line] = production_rules.site_problems(diary, "/etc/nginx/sites-available/smoothcurves-nexus", HAND_MADE)
     assert "already has a location for /mcp/dev (line 4), made by hand; rerun with --data adopt=True" in line
-    assert rules.site_problems(load({"adopt": True}), "site", HAND_MADE) == []
+    assert production_rules.site_problems(load({"adopt": True}), "site", HAND_MADE) == []
     fancy = [*HAND_MADE[:5], '        auth_basic "team";', *HAND_MADE[5:]]
-    [line] = rules.site_problems(load({"adopt": True}), "site", fancy)
+    [line] = production_rules.site_problems(load({"adopt": True}), "site", fancy)
     assert "that is not the simple hand-made proxy: it also has `auth_basic \"team\"`" in line
 
 
@@ -174,13 +181,13 @@ def test_refuse_prints_one_line_each_and_stops(capsys):
 def test_the_backup_host_playbook_names_what_it_lacks(tmp_path):
     key = tmp_path / "key"
     key.write_text("not checked here")
-    assert rules.backup_host_settings_problems(load()) == [
+    assert backup_rules.backup_host_settings_problems(load()) == [
         "backup_repository='/var/backups/bastion/restic': backup_host.py keeps an sftp repository; give "
         "sftp:USER@backup-host:/path (the user and path it sets up on this host)"]
     sftp = {"backup_repository": "sftp:restic@vault:/srv/restic/droplet"}
-    assert rules.backup_host_settings_problems(load(sftp))[0].startswith("backup_ssh_key=None: backup_host.py forces")
-    assert rules.backup_host_settings_problems(load({**sftp, "backup_ssh_key": str(key)})) == []
-    assert rules.sftp_target("sftp://restic@vault:2222/srv/restic/droplet") == {
+    assert backup_rules.backup_host_settings_problems(load(sftp))[0].startswith("backup_ssh_key=None: backup_host.py forces")
+    assert backup_rules.backup_host_settings_problems(load({**sftp, "backup_ssh_key": str(key)})) == []
+    assert backup_rules.sftp_target("sftp://restic@vault:2222/srv/restic/droplet") == {
         "login": "restic@vault", "port": "2222", "path": "/srv/restic/droplet", "user": "restic"}
 
 

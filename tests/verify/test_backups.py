@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from tasks.rules import snapshot_time
+from tasks.backup_rules import snapshot_time
 from tests.verify.test_service import exposure
 
 
