@@ -95,7 +95,7 @@ production_not_rebuilt = {
 # --- Packages --------------------------------------------------------------------------------
 # Distribution packages only: the droplet's Ubuntu and the sandbox's Debian both carry them.
 dev_packages = ["git", "nginx", "libnginx-mod-http-js", "nodejs", "npm", "curl", "iproute2", "restic",
-                "openssh-client", "logrotate", "webhook", "python3"]
+                "openssh-client", "logrotate", "webhook", "python3", "python3-jsonschema"]
 # apt lists older than this are refreshed before installing; a converged host never needs it.
 apt_cache_max_age_seconds = 24 * 3600
 
@@ -288,6 +288,11 @@ dev_follow_interval = "1min"
 dev_follow_script = "/usr/local/sbin/hacs-dev-follow"
 # Its settings (the script is Python, the same on every host: files/usr/local/sbin/hacs-dev-follow).
 dev_follow_config = "/etc/bastion/follow.json"
+# A commit that came up is judged before it counts as deployed (a failed verdict is rolled back): tools/list
+# through the door, every tool's name and inputSchema as the model APIs take them (a valid JSON Schema, property
+# keys ^[a-zA-Z0-9_.-]{1,64}$, no name twice), and one harmless tool call answered: this one, which only reads.
+dev_verdict_script = "/usr/local/sbin/hacs-dev-verdict"
+dev_verdict_probe_tool = "get_all_instances"
 dev_follow_unit = "hacs-dev-follow"    # .service runs the script, .timer schedules it
 # --- Deploy on push: GitHub's webhook -------------------------------------------------------------
 # GitHub sends a push event to https://server_name + dev_url_path + /_deploy/push (beside the endpoint it

@@ -8,11 +8,12 @@ from tasks import REPO, jinja, template, units
 
 @deploy("Follow the branch")
 def follow_branch():
-    """Push to v2 and it deploys: a timer fetches the branch and goes through the restart path,
-    rolling back a commit that does not come up."""
+    """Push to the branch and it deploys: a timer (and the webhook's delivery) fetches it and goes through the
+    restart path, rolling back a commit that does not come up or whose verdict fails."""
     d = host.data
-    files.put(name=f"Script {d.dev_follow_script}", src=str(REPO / "files/usr/local/sbin/hacs-dev-follow"),
-              dest=d.dev_follow_script, user="root", group="root", mode="755")
+    for script in (d.dev_follow_script, d.dev_verdict_script):
+        files.put(name=f"Script {script}", src=str(REPO / "files" / script.lstrip("/")),
+                  dest=script, user="root", group="root", mode="755")
     files.template(name=f"Its settings {d.dev_follow_config}", src=template("etc/bastion/follow.json.j2"),
                    dest=d.dev_follow_config, user="root", group="root", mode="644")
     # What the team reads at dev_url_path/_deploy/status: written after each look, here once if there is none.

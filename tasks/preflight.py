@@ -1,7 +1,7 @@
-"""Preflight: the settings and the host checked before anything on the host changes. It only gathers:
-the checks are pure (tasks/rules.py, backup_rules.py, production_rules.py), the readings are facts (tasks/facts.py); any problem stops the run
-with one line per problem naming the setting, what is wrong and the fix. Where production on the host
-differs from the production_* settings, it says so in one line each and goes by the host."""
+"""Preflight: the settings and the host checked before anything on the host changes. It only gathers: the
+checks are pure (tasks/rules.py, backup_rules.py, production_rules.py), the readings are facts (tasks/facts.py);
+any problem stops the run with one line per problem naming the setting, what is wrong and the fix. Where
+production on the host differs from the production_* settings, it says so in one line each and goes by the host."""
 from __future__ import annotations
 
 import subprocess

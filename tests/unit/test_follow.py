@@ -27,7 +27,7 @@ class Host:
     branch = "main"
 
     def __init__(self, head=GOOD, origin=GOOD, starts=None, prior=None, active=True,
-                 bound="", fetch_error="", update_error="", pushes_during_restart=()):
+                 bound="", fetch_error="", update_error="", pushes_during_restart=(), verdicts=None):
         self.head_, self.origin, self.starts = head, origin, starts or {}
         self.prior = prior or State("unchanged", GOOD)
         self.active, self.bound, self.fetch_error, self.update_error = active, bound, fetch_error, update_error
@@ -35,6 +35,8 @@ class Host:
         self.clock, self.delivered_at = 0.0, -1.0
         self.said, self.pings, self.restarts, self.errors, self.recorded, self.pages = [], [], [], None, [], 0
         self.output = []
+        self.verdicts = verdicts or {}  # commit -> the reason its verdict fails; passed when not named
+        self.judged = {}
 
     # what the program asks
     def say(self, line):
@@ -63,6 +65,14 @@ class Host:
             self.delivered_at = self.now()
         started, self.output = self.starts.get(self.head_, (UP, []))
         return started
+
+    def verdict(self, commit):
+        reason = self.verdicts.get(commit, "")
+        self.judged[commit] = "failed" if reason else "passed"
+        return not reason, reason
+
+    def verdict_of(self, commit):
+        return self.judged.get(commit)
 
     def reset(self, commit):
         self.head_ = commit
@@ -206,3 +216,20 @@ def test_follow_state_round_trips_and_reads_what_the_shell_version_wrote(tmp_pat
 
 def test_no_state_yet_is_an_empty_one(tmp_path):
     assert follow.OnTheHost({"state_dir": str(tmp_path / "none")}).state() == State("", "")
+
+
+def test_a_commit_that_comes_up_but_fails_its_verdict_is_rolled_back_with_it():
+    """The 2026-03-07 outage, replayed: the server starts, its tools would have made every instance's API call fail."""
+    why = "tool send_message: property key '[provider]' is not one the model APIs take"
+    host = Host(origin=NEW, verdicts={NEW: why})
+    assert follow.follow(host) == 1
+    assert host.recorded == [State("rolled-back", GOOD, NEW, NEW, f"verdict: {why}", "")]
+    assert host.restarts == [NEW, GOOD] and host.judged == {NEW: "failed"}
+    assert host.pings == [("/fail", f"rolled back {NEW[:12]}: verdict: {why}")]
+
+
+def test_a_commit_a_deploy_served_is_judged_once_and_kept():
+    host = Host()
+    follow.follow(host)
+    follow.follow(host)
+    assert host.judged == {GOOD: "passed"} and host.restarts == []
