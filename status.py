@@ -4,8 +4,8 @@
     pyinfra inventory.py status.py --data status_format=json    JSON on stdout for scripts
 
 Deployed and upstream commit, the commit the running server started on (recorded by its unit: the
-app's /health names none), service state and uptime, health through nginx as the app reports it
-(status, version), the last sync of the follow timer and its outcome; the newest snapshot in the backup
+app's /health names none) and its verdict, service state and uptime, health through nginx as the app reports
+it (status, version), the last sync of the follow timer and its outcome; the newest snapshot in the backup
 repository (its age, and whether the repository is off the host), the last backup run and the last check;
 production's newest snapshot (its age and the paths it covers) and its last backup run.
 """
@@ -23,7 +23,8 @@ d = host.data
 
 service = host.get_fact(KeyValues, script=(
     f"systemctl show -p ActiveState -p SubState -p NRestarts -p ActiveEnterTimestamp --timestamp=unix {d.dev_unit}; "
-    f"echo now=$(date +%s); echo running_commit=$(cat {d.dev_runtime_dir}/commit 2>/dev/null)"))
+    f"echo now=$(date +%s); c=$(cat {d.dev_runtime_dir}/commit 2>/dev/null); case $c in *[!0-9a-f]*) c='';; esac; "
+    f"echo running_commit=$c; [ -n \"$c\" ] && sed 's/^/verdict_/' {d.bastion_state_dir}/verdicts/$c 2>/dev/null; true"))
 health = host.get_fact(KeyValues, script=(
     f"printf 'reply=%s\\n' \"$(curl -sk --max-time 5 --resolve {d.server_name}:443:127.0.0.1 "
     f"https://{d.server_name}{d.dev_url_path}/health)\""))
@@ -89,6 +90,8 @@ report = {
         "uptime_seconds": int(service["now"]) - int(started) if started.isdigit() and service.get("now") else None,
         "restarts": int(service.get("NRestarts") or 0),
         "running_commit": service.get("running_commit") or None,
+        "verdict": service.get("verdict_verdict"),
+        "verdict_reason": service.get("verdict_reason") or None,
     },
     "door": {"token_holders": (holders.get("holders") or "").split()},
     "health_through_nginx": {
@@ -145,6 +148,8 @@ else:
         f" ({'up to date' if report['up_to_date'] else 'behind or diverged'})",
         f"  service    {d.dev_unit} {report['service']['state']}, up {age(report['service']['uptime_seconds'])},"
         f" {report['service']['restarts']} restarts, started on {short(report['service']['running_commit'])}",
+        f"  verdict    {report['service']['verdict'] or 'not judged yet'}"
+        + (f": {report['service']['verdict_reason']}" if report["service"]["verdict_reason"] else ""),
         f"  health     {report['health_through_nginx']['url']}: "
         + ("healthy" if report["health_through_nginx"]["healthy"] else "NOT healthy")
         + (f" (version {report['health_through_nginx']['version']})" if report["health_through_nginx"]["version"] else ""),

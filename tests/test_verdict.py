@@ -1,0 +1,56 @@
+"""A verdict for every commit (issue 29's check, on the dev environment): the incidents of 2026 replayed as
+commits of the real main on today's droplet. Each comes up healthy, as it did in production; its verdict fails
+naming the cause, it is rolled back and the status page says why; a good commit's verdict is passed."""
+import pytest
+
+from sandbox import upstream
+from tests import harness
+
+TOOLS = "src/mcp-tools-generated.js"
+INCIDENTS = {
+    # 2026-03-07, efa185a: the generator emitted property keys in brackets; the Claude API answered 400 to all.
+    "a property key in brackets": ("mcpTools[0].inputSchema.properties['[provider]'] = { type: 'string' };",
+                                   "property key '[provider]'"),
+    # 2026-03-09/13, f115100: a tool listed twice; providers behind OpenRouter refuse a duplicate function.
+    "a tool listed twice": ("mcpTools.push({ ...mcpTools[0] });", "listed twice"),
+}
+
+
+@pytest.fixture(scope="module")
+def sb(deployed_2026):
+    return deployed_2026
+
+
+def verdict_of(sb, commit: str) -> dict:
+    s = sb.settings
+    text = sb.ssh(f"cat {s.bastion_state_dir}/verdicts/{commit}", check=False).stdout
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
+def look(sb):
+    """One look of the follow path, as the webhook's delivery or the timer starts it."""
+    sb.ssh(f"systemctl start {sb.settings.dev_follow_unit}.service", check=False)
+
+
+@pytest.mark.parametrize("incident", INCIDENTS)
+def test_an_incident_comes_up_but_its_verdict_rolls_it_back(sb, incident):
+    s = sb.settings
+    line, cause = INCIDENTS[incident]
+    look(sb)
+    good = harness.served_commit(sb)
+    assert good and verdict_of(sb, good).get("verdict") == "passed", verdict_of(sb, good)
+    original = upstream.read_file(sb.upstream_repo, s.dev_branch, TOOLS)
+    bad = upstream.push_commit(sb.upstream_repo, s.dev_branch, {TOOLS: original + "\n" + line + "\n"}, incident)
+    look(sb)
+    state = sb.ssh(f"cat {s.bastion_state_dir}/follow.state").stdout
+    assert f"failed_commit={bad}" in state and "outcome=rolled-back" in state, state
+    assert "reason=verdict: " in state and cause in state, state
+    assert verdict_of(sb, bad)["verdict"] == "failed" and cause in verdict_of(sb, bad)["reason"]
+    assert harness.served_commit(sb) == good
+    page = sb.ssh(f"curl -sk {harness.door(sb)} --resolve {s.server_name}:443:127.0.0.1 "
+                  f"'https://{s.server_name}{s.dev_url_path}/_deploy/status?format=text'").stdout
+    assert f"failed      {bad[:12]}: verdict: " in page and cause in page, page
+    # The fix: the tools as they were; served, judged passed.
+    fixed = upstream.push_commit(sb.upstream_repo, s.dev_branch, {TOOLS: original}, f"Fix: {incident}")
+    look(sb)
+    assert harness.served_commit(sb) == fixed and verdict_of(sb, fixed)["verdict"] == "passed"
