@@ -54,3 +54,5 @@ def test_an_incident_comes_up_but_its_verdict_rolls_it_back(sb, incident):
     fixed = upstream.push_commit(sb.upstream_repo, s.dev_branch, {TOOLS: original}, f"Fix: {incident}")
     look(sb)
     assert harness.served_commit(sb) == fixed and verdict_of(sb, fixed)["verdict"] == "passed"
+    service = harness.status(sb)["service"]
+    assert (service["running_commit"], service["verdict"]) == (fixed, "passed"), service
