@@ -1,6 +1,9 @@
 """A verdict for every commit (issue 29's check, on the dev environment): the incidents of 2026 replayed as
 commits of the real main on today's droplet. Each comes up healthy, as it did in production; its verdict fails
-naming the cause, it is rolled back and the status page says why; a good commit's verdict is passed."""
+naming the cause, it is rolled back and the status page says why; a good commit's verdict is passed. And the
+install's own refusal, which reaches the follow path as an outcome of its own."""
+import json
+
 import pytest
 
 from sandbox import upstream
@@ -56,3 +59,23 @@ def test_an_incident_comes_up_but_its_verdict_rolls_it_back(sb, incident):
     assert harness.served_commit(sb) == fixed and verdict_of(sb, fixed)["verdict"] == "passed"
     service = harness.status(sb)["service"]
     assert (service["running_commit"], service["verdict"]) == (fixed, "passed"), service
+
+
+def test_a_lockfile_outside_the_registry_is_npm_failed_and_rolled_back(sb):
+    """The install's refusal reaches the follow path as a key=value outcome (npm-failed), not a grepped line."""
+    s = sb.settings
+    look(sb)
+    good = harness.served_commit(sb)
+    lock_text = upstream.read_file(sb.upstream_repo, s.dev_branch, "package-lock.json")
+    lock = json.loads(lock_text)
+    lock["packages"]["node_modules/planted"] = {"version": "1.0.0", "resolved": "git+https://example.invalid/p.git"}
+    bad = upstream.push_commit(sb.upstream_repo, s.dev_branch, {"package-lock.json": json.dumps(lock, indent=2) + "\n"},
+                               "A dependency from a git URL")
+    look(sb)
+    state = sb.ssh(f"cat {s.bastion_state_dir}/follow.state").stdout
+    assert f"failed_commit={bad}" in state and "outcome=npm-failed" in state, state
+    assert "reason=npm ci failed: package-lock.json: node_modules/planted resolves to" in state, state
+    assert harness.served_commit(sb) == good
+    fixed = upstream.push_commit(sb.upstream_repo, s.dev_branch, {"package-lock.json": lock_text}, "Fix: the lockfile")
+    look(sb)
+    assert harness.served_commit(sb) == fixed
