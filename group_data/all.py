@@ -300,7 +300,7 @@ dev_follow_unit = "hacs-dev-follow"    # .service runs the script, .timer schedu
 # A receiver of its own (Debian's and Ubuntu's webhook package, the tool the droplet already runs, as
 # hacs-dev-webhook.service on 127.0.0.1) checks X-Hub-Signature-256 and starts the follow path at once;
 # the follow timer stays, for a delivery GitHub never made.
-# The shared secret: a file on this machine (0600), made by the first deploy; paste it into GitHub (README).
+# The shared secret: a file on this machine (0600), made by the first deploy; paste it into GitHub (docs/push-to-serve.md).
 dev_webhook_secret_file = "backups/webhook-secret"
 dev_webhook_config_dir = "/etc/bastion/webhook"        # on the host: the secret (root only), the hooks file
 dev_webhook_unit = "hacs-dev-webhook"
@@ -450,7 +450,7 @@ dev_nginx_snippet = "/etc/nginx/snippets/hacs-dev.conf"
 # What the snippet needs at nginx's http level (the push path's rate limit, the status page's form).
 dev_nginx_http_conf = "/etc/nginx/conf.d/hacs-dev.conf"
 # Where bastion keeps its own bookkeeping on the host: the state files its scripts and playbooks leave for
-# each other, each named in README.md, "State on the host" (who writes it, who reads it, what it holds).
+# each other, each named in docs/state.md (who writes it, who reads it, what it holds).
 bastion_state_dir = "/var/lib/bastion"
 # Streaming MCP sessions stay open for a long time.
 dev_proxy_timeout_seconds = 3600

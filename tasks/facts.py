@@ -170,7 +170,7 @@ class CarriedData(KeyValues):
 
 class StateFile(KeyValues):
     """key=value lines of one of bastion's state files on the host ({} when there is none); the files are
-    named in README.md, "State on the host"."""
+    named in docs/state.md."""
 
     def command(self, path):
         return f"cat {path} 2>/dev/null || true"

@@ -123,14 +123,11 @@ def production_checksums(sandbox, s) -> str:
                        f"xargs -0 sha256sum{secrets}").stdout
 
 
-def readme_rebuild_sequence() -> list[tuple[str, list[str]]]:
-    """The playbooks and --data of the README's "Disaster recovery" commands, in their order (the old
-    host's backup.py left out: it is gone in the drill; BASTION_TARGET is the drill's new host)."""
-    text = (harness.REPO / "README.md").read_text()
-    section = text[text.index("## Disaster recovery"):]
-    block = section[section.index("```sh") + 5:section.index("```", section.index("```sh") + 5)]
+def rebuild_sequence() -> list[tuple[str, list[str]]]:
+    """The playbooks and --data of the rebuild sequence the README names (docs/rebuild.sh), in their order (the
+    old host's backup.py left out: it is gone in the drill; BASTION_TARGET is the drill's new host)."""
     steps = []
-    for line in block.splitlines():
+    for line in (harness.REPO / "docs" / "rebuild.sh").read_text().splitlines():
         words = shlex.split(line, comments=True)
         if words[:3] == ["pyinfra", "-y", "inventory.py"] and words[3] != "backup.py":
             steps.append((words[3], words[4:]))
@@ -192,8 +189,8 @@ def test_drill_the_whole_droplet_is_rebuilt_from_the_backup_host(scratch, blank,
     b.up()
     target = harness.by_address(b)
     upstream = ("--data", f"dev_repo_url={b.upstream_url}")
-    # The README's sequence, as written (the backup host's settings are the operator's group_data).
-    [production_step, dev_step] = readme_rebuild_sequence()
+    # The rebuild sequence, as written (docs/rebuild.sh) (the backup host's settings are the operator's group_data).
+    [production_step, dev_step] = rebuild_sequence()
     production = harness.deploy(b, *repository, *upstream, *production_step[1], deploy_file=production_step[0], env=target)
     assert production.returncode == 0, production.output[-6000:]
     assert "not rebuilt by production.py: qdrant.service" in production.output

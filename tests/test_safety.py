@@ -41,13 +41,15 @@ def test_orphan_on_the_dev_port_is_named_and_only_stopped_when_told(pristine, se
     prod_before = harness.invocation(pristine, settings.production_unit)
     # The diary's orphan: a server on the dev port, started by hand from production's directory.
     pristine.ssh(f"cd {settings.production_checkout} && setsid -f python3 -m http.server {settings.dev_port} "
-                 f"--bind 127.0.0.1 >/dev/null 2>&1 < /dev/null; sleep 1")
+                 f"--bind 127.0.0.1 >/dev/null 2>&1 < /dev/null; "
+                 f"for _ in $(seq 100); do ss -Htln 'sport = :{settings.dev_port}' | grep -q . && break; sleep 0.1; done")
     pid = pristine.ssh(f"ss -Htlnp 'sport = :{settings.dev_port}' | grep -o 'pid=[0-9]*' | cut -d= -f2").stdout.strip()
     harness.mark(pristine)
     run = harness.deploy(pristine)
     assert run.returncode != 0
     [line] = harness.preflight_lines(run)
-    assert f"PID {pid} (user root, cwd {settings.production_checkout}, command: python3 -m http.server" in line
+    assert line.startswith(f"dev_port={settings.dev_port}: taken by PID {pid} (user root, cwd "
+                           f"{settings.production_checkout}, command: python3 -m http.server"), line
     assert "dev_stop_orphans=True" in line
     assert harness.changed_since_mark(pristine) == []
     run = harness.deployed(pristine, "--data", "dev_stop_orphans=True")
