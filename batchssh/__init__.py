@@ -143,7 +143,10 @@ def remembered(record: Path) -> list[str]:
 
 def remember(record: Path, commands: list[str]) -> None:
     record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps(commands))
+    # Runs side by side (and a run killed mid-write) never leave a record half written.
+    partial = record.with_name(f"{record.name}.{os.getpid()}")
+    partial.write_text(json.dumps(commands))
+    partial.replace(record)
 
 
 def count(counts: dict) -> None:

@@ -273,7 +273,7 @@ dev_npm_cache = "/var/lib/hacs-dev/.npm"
 dev_npm_fetch_dir = "/var/lib/hacs-dev/npm-fetch"
 # The node_modules the last install replaced, kept (one): a rollback to its lockfile is a rename, not an install.
 dev_npm_previous_dir = "/var/lib/hacs-dev/npm-previous"
-dev_project_scripts = "/usr/local/sbin/hacs-dev-project-scripts"
+dev_install_scripts = "/usr/local/sbin/hacs-dev-install-scripts"
 dev_fetch_unit = "hacs-dev-fetch.service"
 dev_install_unit = "hacs-dev-install.service"
 dev_lockfile_check = "/usr/local/sbin/hacs-dev-lockfile-check"

@@ -28,7 +28,7 @@ def npm_ci_when_lock_changed(checkout: str, restart_script: str, tree: list[str]
 @deploy("Dependencies")
 def install_dependencies():
     d = host.data
-    for script in (d.dev_lockfile_check, d.dev_project_scripts):
+    for script in (d.dev_lockfile_check, d.dev_install_scripts):
         files.put(name=f"Script {script}", src=str(REPO / "files" / script.lstrip("/")),
                   dest=script, user="root", group="root", mode="755")
     written = [files.template(name=f"Unit {unit}", src=template(f"etc/systemd/system/{unit}.j2"),

@@ -8,9 +8,10 @@ from pathlib import Path
 from pyinfra import host
 from pyinfra.api import deploy, operation
 from pyinfra.facts.files import File, FindInFile
-from pyinfra.operations import files, server, systemd
+from pyinfra.operations import files, server
 
 from tasks import REPO
+from tasks.nginx import reload_nginx
 
 # The shape the app lets through when the header reaches it (any other bearer token gets its 401).
 TOKEN_PREFIX = "mcp_access_token_"
@@ -78,5 +79,5 @@ def holder_token(holder: str, token_digest: str | None):
                       replace=map_line(token_digest, holder) if token_digest else "",
                       present=bool(token_digest))
     server.shell(name="nginx -t", commands=["nginx -t -q"], _if=line.did_change)
-    systemd.service(name="nginx reloaded", service="nginx.service", running=True, reloaded=True, _if=line.did_change)
+    reload_nginx(line.did_change)
     return line

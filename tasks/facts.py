@@ -90,6 +90,18 @@ class PresentPaths(Lines):
         return f"for p in {_quote_all(paths)}; do [ -e \"$p\" ] && echo \"$p\"; done; true"
 
 
+class NginxHasLoaded(FactBase):
+    """Whether the files bastion's last nginx reload took in are still as they were then (their SHA-256 in
+    the stamp): not after a run that changed one and was stopped before its reload, which the next run
+    then does, though it changes nothing itself."""
+
+    def command(self, stamp):
+        return f"sha256sum --check --status {shlex.quote(stamp)} 2>/dev/null && echo yes || echo no"
+
+    def process(self, output):
+        return output == ["yes"]
+
+
 class PathState(KeyValues):
     """exists, empty, git (a .git inside), owner, marked (bastion's) of a path; {} when it does not exist."""
 

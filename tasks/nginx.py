@@ -1,14 +1,15 @@
 import re
+import shlex
 from pathlib import Path
 
 from pyinfra import host, logger
 from pyinfra.api import OperationError, deploy, operation
 from pyinfra.facts.files import File, FileContents
-from pyinfra.operations import files, systemd
+from pyinfra.operations import files, server, systemd
 
 from tasks import template
 from tasks.deploy_run import run_script
-from tasks.facts import PresentPaths, production
+from tasks.facts import NginxHasLoaded, PresentPaths, production
 from tasks.nginx_text import dev_locations, includes_line, tls_server_name_line
 
 
@@ -111,6 +112,25 @@ def publish_dev_endpoint(door: list):
                                         state_dir=d.bastion_state_dir)]
     else:
         site = standalone_site(d)
-    changed = lambda: any(op.did_change() for op in [snippet, http_level, *site, *door])  # noqa: E731
-    nginx_test_or_roll_back(name="nginx -t (or roll back)", site=production_site, _if=changed)
-    systemd.service(name="nginx reloaded", service="nginx.service", running=True, reloaded=True, _if=changed)
+    # A run stopped between its changes and the reload leaves the reload to the next run.
+    not_loaded = not host.get_fact(NginxHasLoaded, stamp=loaded_stamp(d))
+    due = lambda: not_loaded or any(op.did_change() for op in [snippet, http_level, *site, *door])  # noqa: E731
+    nginx_test_or_roll_back(name="nginx -t (or roll back)", site=production_site, _if=due)
+    reload_nginx(due, [d.dev_nginx_snippet, d.dev_nginx_http_conf, production_site, d.dev_nginx_site,
+                       d.dev_door_script, d.dev_door_tokens_file])
+
+
+def loaded_stamp(d) -> str:
+    return f"{d.bastion_state_dir}/nginx-loaded.sha256"
+
+
+def reload_nginx(due, paths: list[str] | None = None, why: str = "", **service):
+    """nginx reloaded when due, then what it loaded remembered (the SHA-256 of paths, those that exist; without
+    paths, of the files the stamp already names)."""
+    stamp = loaded_stamp(host.data)
+    listed = " ".join(shlex.quote(p) for p in paths) if paths else f'$(cut -c67- {stamp} 2>/dev/null)'
+    systemd.service(name=f"nginx reloaded{why}", service="nginx.service", running=True, reloaded=True, _if=due,
+                    **service)
+    server.shell(name="What nginx loaded, remembered",
+                 commands=[f"for f in {listed}; do [ -f \"$f\" ] && sha256sum \"$f\"; done > {stamp}.new; "
+                           f"mv {stamp}.new {stamp}"], _if=due)

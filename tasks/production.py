@@ -18,7 +18,7 @@ from tasks.certificates import certificates_from_certbot, chosen_site, site_with
 from tasks.deploy_run import run_script
 from tasks.facts import DirectoryEntries, production
 from tasks.health import quote
-from tasks.nginx import has_certificate
+from tasks.nginx import has_certificate, reload_nginx
 from tasks.operator_secrets import local_file
 from tasks.rules import refuse, tls_settings_problems
 
@@ -135,8 +135,7 @@ def build_production():
 def nginx_reloaded_after(changes: list, why: str):
     changed = lambda: any(op.did_change() for op in changes)  # noqa: E731
     server.shell(name=f"nginx -t{why}", commands=["nginx -t"], _if=changed)
-    systemd.service(name=f"nginx reloaded{why}", service="nginx.service", running=True, enabled=True, reloaded=True,
-                    _if=changed)
+    reload_nginx(changed, why=why, enabled=True)
 
 
 def publish_sites(d, certificates_may_come: bool):

@@ -134,7 +134,8 @@ def push_by_webhook(sandbox: Sandbox, branch: str, pushes: int, lock: bool = Fal
 def install_before_and_after(sandbox: Sandbox) -> list:
     """The dependency install alone, warm npm cache: as it ran before issue 28 (one npm ci as the service user,
     the host's network, scripts and all; here on a copy of package.json and the lockfile, never on a commit's
-    scripts) and as it runs now (the fetch with no script, then npm ci offline in the contained unit)."""
+    scripts) and as it runs now (the fetch extracts the tree with no script run, the restart path moves it into the
+    checkout, the contained unit runs npm rebuild and the project's own scripts)."""
     s = load()
     old = sandbox.ssh(f"d=/var/lib/{s.dev_user}/bench-install; rm -rf $d; install -d -o {s.dev_user} $d; "
                       f"cp {s.dev_checkout}/package.json {s.dev_checkout}/package-lock.json $d/; chown {s.dev_user} $d/*; "
@@ -142,7 +143,8 @@ def install_before_and_after(sandbox: Sandbox) -> list:
                       f"--no-audit --no-fund --loglevel=error >/dev/null; e=$(date +%s.%N); rm -rf $d; {ELAPSED}")
     new = sandbox.ssh(f"rm -f {s.dev_checkout}/node_modules/.bastion-lock.sha256; s=$(date +%s.%N); "
                       f"{s.dev_restart_script} --deps-only >/dev/null; e=$(date +%s.%N); {ELAPSED}")
-    return [("dependency install, warm cache: one npm ci on the host (before) / fetch + contained npm ci (now)",
+    return [("dependency install, warm cache: one npm ci on the host (before issue 28) / fetch, then the contained "
+             "scripts (now)",
              f"{float(old.stdout):.1f} s / {float(new.stdout):.1f} s")]
 
 

@@ -79,8 +79,11 @@ def main(args: list[str]) -> int:
     if names_a_test(args):
         os.chdir(REPO)
         os.execv(sys.executable, pytest(args))
-    # A stop from outside (CI's timeout, kill) reaches the sessions as an interrupt, so they tear down.
+    # A stop from outside (CI's timeout, kill) reaches the sessions as an interrupt, so they tear down. Started
+    # in the background of a shell, this process inherits SIGINT ignored, and so would the sessions (Python then
+    # installs no KeyboardInterrupt of its own): a handler here gives them the default back at exec.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     started = time.monotonic()
     env = dict(os.environ)
     codes = side_by_side([

@@ -13,18 +13,57 @@ INTERVAL = 8  # seconds; the default is one minute, the tests use a shorter one 
 WAIT = INTERVAL + 15  # a look of the timer and the deploy it makes, on a loaded machine
 
 
+FOLLOW = ("--data", f"dev_follow_interval={INTERVAL}s")
+
+
 @pytest.fixture(scope="module")
 def following(scratch):
-    """One droplet deployed for the follow tests: each starts from the state the others leave (following,
-    serving the branch's head), so one deployment serves them all."""
+    """One droplet deployed for the tests of this file: each starts from the state the others leave (following,
+    serving the branch's head), so one deployment serves them all; the report and the skill first, as the
+    first deploy left them."""
     baseline.up(scratch)
-    harness.deployed(scratch, follow=("--data", f"dev_follow_interval={INTERVAL}s"))
+    harness.deployed(scratch, follow=FOLLOW)
     return scratch
 
 
 wait_until = harness.wait_until
 
 status = harness.status
+
+
+def test_status_report_for_people_and_scripts(following, settings):
+    report = status(following)
+    assert report["up_to_date"] is True
+    assert report["service"]["state"] == "active (running)"
+    assert report["health_through_nginx"]["healthy"] is True
+    assert report["backup"]["newest_snapshot"]["age_seconds"] < 120, "the first deploy takes a backup"
+    assert report["backup"]["last_run"]["outcome"] == "ok"
+    text = status(following, "text")
+    assert "(up to date)" in text and ": healthy (version 2.0.0)" in text and "old" in text
+    assert f"started on {report['deployed_commit'][:12]}" in text
+    assert report["service"]["running_commit"] == report["deployed_commit"]
+    assert "commit" not in report["health_through_nginx"], "the app's /health names no commit"
+    assert harness.deploy(following, follow=FOLLOW).changed == [], "status changed nothing"
+
+
+def test_the_skill_names_the_endpoint_nginx_serves(following, settings):
+    run = harness.deploy(following, deploy_file="skill.py")
+    assert run.returncode == 0, run.output[-3000:]
+    skill = (harness.REPO / "skills" / "sandbox" / "hacs-coordination-dev" / "SKILL.md").read_text()
+    assert skill.startswith("---\nname: hacs-coordination-dev\n")
+    endpoint = re.search(r"\*\*Endpoint\*\* \(JSON-RPC 2\.0 over HTTP POST\): `(\S+)`", skill).group(1)
+    host, path = re.fullmatch(r"https://([^/]+)(/\S*)", endpoint).groups()
+    snippet = following.ssh(f"cat {settings.dev_nginx_snippet}").stdout
+    assert f"location = {path} {{" in snippet
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize"})
+    reply = following.ssh(f"curl -sk -X POST -H 'Content-Type: application/json' {harness.door(following)} "
+                         f"--resolve {host}:443:127.0.0.1 "
+                         f"{endpoint} -d '{body}'").stdout
+    assert json.loads(reply)["result"]["serverInfo"]
+    status_url = re.search(r"\*\*Deploy status\*\* \(no SSH needed, your token needed\): `(\S+)`", skill).group(1)
+    assert "MCP_ACCESS_TOKEN" in skill and "./bastion token issue" in skill
+    page = json.loads(following.ssh(f"curl -sk {harness.door(following)} --resolve {host}:443:127.0.0.1 {status_url}").stdout)
+    assert page["endpoint"] == endpoint and page["branch"] == settings.dev_branch
 
 
 def test_pushes_are_served_within_the_interval_with_no_command_on_the_host(following, settings, figures):
@@ -83,40 +122,3 @@ def test_a_commit_that_exits_at_start_is_rolled_back_and_reported(following, set
     fixed = harness.push_server(following, server)
     wait_until(lambda: harness.served_commit(following) == fixed, WAIT)
     assert status(following)["last_sync"]["outcome"] == "deployed"
-
-
-def test_status_report_for_people_and_scripts(pristine, settings):
-    assert harness.deploy(pristine).returncode == 0
-    report = status(pristine)
-    assert report["up_to_date"] is True
-    assert report["service"]["state"] == "active (running)"
-    assert report["health_through_nginx"]["healthy"] is True
-    assert report["backup"]["newest_snapshot"]["age_seconds"] < 120, "the first deploy takes a backup"
-    assert report["backup"]["last_run"]["outcome"] == "ok"
-    text = status(pristine, "text")
-    assert "(up to date)" in text and ": healthy (version 2.0.0)" in text and "old" in text
-    assert f"started on {report['deployed_commit'][:12]}" in text
-    assert report["service"]["running_commit"] == report["deployed_commit"]
-    assert "commit" not in report["health_through_nginx"], "the app's /health names no commit"
-    assert harness.deploy(pristine).changed == [], "status changed nothing"
-
-
-def test_the_skill_names_the_endpoint_nginx_serves(pristine, settings):
-    assert harness.deploy(pristine).returncode == 0
-    run = harness.deploy(pristine, deploy_file="skill.py")
-    assert run.returncode == 0, run.output[-3000:]
-    skill = (harness.REPO / "skills" / "sandbox" / "hacs-coordination-dev" / "SKILL.md").read_text()
-    assert skill.startswith("---\nname: hacs-coordination-dev\n")
-    endpoint = re.search(r"\*\*Endpoint\*\* \(JSON-RPC 2\.0 over HTTP POST\): `(\S+)`", skill).group(1)
-    host, path = re.fullmatch(r"https://([^/]+)(/\S*)", endpoint).groups()
-    snippet = pristine.ssh(f"cat {settings.dev_nginx_snippet}").stdout
-    assert f"location = {path} {{" in snippet
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize"})
-    reply = pristine.ssh(f"curl -sk -X POST -H 'Content-Type: application/json' {harness.door(pristine)} "
-                         f"--resolve {host}:443:127.0.0.1 "
-                         f"{endpoint} -d '{body}'").stdout
-    assert json.loads(reply)["result"]["serverInfo"]
-    status_url = re.search(r"\*\*Deploy status\*\* \(no SSH needed, your token needed\): `(\S+)`", skill).group(1)
-    assert "MCP_ACCESS_TOKEN" in skill and "./bastion token issue" in skill
-    page = json.loads(pristine.ssh(f"curl -sk {harness.door(pristine)} --resolve {host}:443:127.0.0.1 {status_url}").stdout)
-    assert page["endpoint"] == endpoint and page["branch"] == settings.dev_branch

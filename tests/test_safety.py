@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from sandbox import baseline, upstream
 from tests import harness
 from tests.settings import REPO
 
@@ -69,10 +70,12 @@ def test_an_nginx_configuration_that_already_fails_is_left_alone(pristine, setti
     assert harness.changed_since_mark(pristine) == []
 
 
-@pytest.mark.parametrize("first_deploy", [True, False], ids=["first deploy", "update"])
-def test_a_snippet_that_fails_nginx_t_is_rolled_back(pristine, settings, first_deploy):
-    if not first_deploy:
-        harness.deployed(pristine)
+
+def test_a_snippet_that_fails_nginx_t_is_rolled_back_on_a_first_deploy(pristine, settings):
+    a_snippet_that_fails_nginx_t_is_rolled_back(pristine, settings)
+
+
+def a_snippet_that_fails_nginx_t_is_rolled_back(pristine, settings):
     snippet_before = pristine.ssh(f"cat {settings.dev_nginx_snippet} 2>/dev/null", check=False).stdout
     nginx_pid = pristine.ssh("cat /run/nginx.pid").stdout.strip()
     run = harness.deploy(pristine, "--data", "dev_proxy_timeout_seconds=soon")
@@ -98,14 +101,15 @@ KILL_POINTS = {
 
 
 @pytest.mark.parametrize("point", KILL_POINTS)
-def test_a_killed_deploy_converges_when_run_again(pristine, point):
+def test_a_killed_deploy_converges_when_run_again(pristine, point, tmp_path):
     env = dict(os.environ, BASTION_TARGET="sandbox", BASTION_SANDBOX=pristine.name)
-    proc = subprocess.Popen([harness.PYINFRA, "-y", "inventory.py", "deploy.py", *harness.NO_FOLLOW], cwd=REPO,
-                            env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    log = tmp_path / "killed-deploy.log"
+    with log.open("w") as output:
+        proc = subprocess.Popen([harness.PYINFRA, "-y", "inventory.py", "deploy.py", *harness.NO_FOLLOW], cwd=REPO,
+                                env=env, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while pristine.ssh(KILL_POINTS[point], check=False).returncode != 0:
-        assert proc.poll() is None, "the deploy ended before the kill point"
+        assert proc.poll() is None, f"the deploy ended before the kill point:\n{log.read_text()[-4000:]}"
         assert time.monotonic() < deadline
     proc.kill()
     assert proc.wait() == -9
@@ -115,74 +119,89 @@ def test_a_killed_deploy_converges_when_run_again(pristine, point):
     assert suite.returncode == 0, suite.stdout[-3000:]
 
 
-def test_an_install_that_hangs_is_waited_for_then_named(pristine, settings):
-    """An npm ci that hangs holds the dependency lock: the restart path waits dev_dependencies_lock_wait_seconds
-    for it, then fails naming it, and the server it would have restarted keeps running."""
-    harness.deployed(pristine, "--data", "dev_dependencies_lock_wait_seconds=2")
-    before = harness.invocation(pristine, settings.dev_unit)
-    lock = "/run/lock/hacs-dev-dependencies.lock"
-    pristine.ssh(f"systemd-run --unit=bastion-test-hung-install flock {lock} sleep 120")
-    try:
-        harness.wait_until(lambda: pristine.ssh(f"flock -n {lock} true", check=False).returncode != 0, 10)
-        started = time.monotonic()
-        run = pristine.ssh(f"timeout 60 {settings.dev_restart_script} --deps-only", check=False)
-        waited = time.monotonic() - started
-    finally:
-        pristine.ssh("systemctl stop bastion-test-hung-install", check=False)
-    assert run.returncode == 1, run.stdout + run.stderr
-    assert "another dependency install still runs after 2 s (pgrep -af 'npm ci'): stop it, then run again" in run.stdout
-    assert waited >= 2, "it waited before it gave up"
-    assert harness.invocation(pristine, settings.dev_unit) == before
-
-
-def test_upstream_gone_or_unreachable_keeps_the_dev_server_and_data(pristine, settings):
-    harness.deployed(pristine)
-    pristine.ssh(f"echo keep > {settings.dev_data_dir}/precious && chown {settings.dev_user} {settings.dev_data_dir}/precious")
-    before = harness.invocation(pristine, settings.dev_unit)
-    subprocess.run(["git", "-C", str(pristine.upstream_repo), "update-ref", "-d", f"refs/heads/{settings.dev_branch}"],
-                   check=True)
-    run = harness.deploy(pristine)
-    assert run.returncode != 0
-    missing = f"dev_branch={settings.dev_branch}: {pristine.upstream_url} has no such branch"
-    assert harness.preflight_lines(run)[0].startswith(missing)
-    run = harness.deploy(pristine, "--data", f"dev_repo_url=git://{pristine.host_address}:9/hacs.git")
-    assert "cannot be reached from the host" in harness.preflight_lines(run)[0]
-    assert harness.invocation(pristine, settings.dev_unit) == before
-    assert pristine.ssh(f"curl -s http://127.0.0.1:{settings.dev_port}/health").stdout.count('"healthy"') == 1
-    assert pristine.ssh(f"cat {settings.dev_data_dir}/precious").stdout == "keep\n"
-
-
-def test_a_dev_server_that_fails_to_start_fails_the_deploy_with_its_log(pristine, settings):
-    harness.deployed(pristine)
-    prod_before = harness.invocation(pristine, settings.production_unit)
-    harness.push_server_that_throws(pristine)
-    run = harness.deploy(pristine, "--data", "dev_health_timeout_seconds=8")
-    assert run.returncode != 0
-    assert f"http://127.0.0.1:{settings.dev_port}/health is not healthy" in run.output
-    assert "broken on purpose" in run.output, "the journal's last lines are shown"
-    assert harness.invocation(pristine, settings.production_unit) == prod_before
-    health = pristine.ssh(f"curl -sk --resolve {settings.server_name}:443:127.0.0.1 https://{settings.server_name}/health")
-    assert '"port":"3444"' in health.stdout
-
-
-def test_secrets_survive_deploys_and_never_show_in_output(pristine, settings):
-    harness.deployed(pristine)
-    canary = "WAKE_API_KEY=canary-7f3a9c"
-    pristine.ssh(f"echo {canary} > {settings.dev_env_file}")
-    run = harness.deploy(pristine, "-vvv")
-    restart = pristine.ssh(f"{settings.dev_restart_script}")
-    assert "canary-7f3a9c" not in run.output + restart.stdout + restart.stderr
-    assert pristine.ssh(f"cat {settings.dev_env_file}").stdout.strip() == canary
-    pid = pristine.ssh(f"systemctl show -p MainPID --value {settings.dev_unit}").stdout.strip()
-    assert canary in pristine.ssh(f"tr '\\0' '\\n' < /proc/{pid}/environ").stdout
-
-
 def test_the_deploy_never_touches_ssh_firewall_or_interfaces(pristine):
     probe = ("sha256sum /etc/ssh/sshd_config /etc/ssh/ssh_host_*; ls /etc/ssh/sshd_config.d; ip -o addr; ip route; "
              "iptables-save 2>/dev/null; nft list ruleset 2>/dev/null; systemctl show -p ActiveEnterTimestamp ssh")
     before = pristine.ssh(probe, check=False).stdout
     harness.deployed(pristine)
     assert pristine.ssh(probe, check=False).stdout == before
+
+
+# Each test below starts from a droplet serving its branch and leaves it so (one first deploy for them all); the
+# one that breaks the branch comes last.
+@pytest.fixture(scope="module")
+def deployed_once(scratch):
+    baseline.up(scratch)
+    harness.deployed(scratch)
+    return scratch
+
+
+def test_secrets_survive_deploys_and_never_show_in_output(deployed_once, settings):
+    canary = "WAKE_API_KEY=canary-7f3a9c"
+    deployed_once.ssh(f"echo {canary} > {settings.dev_env_file}")
+    run = harness.deploy(deployed_once, "-vvv")
+    restart = deployed_once.ssh(f"{settings.dev_restart_script}")
+    assert "canary-7f3a9c" not in run.output + restart.stdout + restart.stderr
+    assert deployed_once.ssh(f"cat {settings.dev_env_file}").stdout.strip() == canary
+    pid = deployed_once.ssh(f"systemctl show -p MainPID --value {settings.dev_unit}").stdout.strip()
+    assert canary in deployed_once.ssh(f"tr '\\0' '\\n' < /proc/{pid}/environ").stdout
+
+
+def test_an_install_that_hangs_is_waited_for_then_named(deployed_once, settings):
+    """An npm ci that hangs holds the dependency lock: the restart path waits dev_dependencies_lock_wait_seconds
+    for it, then fails naming it, and the server it would have restarted keeps running."""
+    harness.deployed(deployed_once, "--data", "dev_dependencies_lock_wait_seconds=2")
+    before = harness.invocation(deployed_once, settings.dev_unit)
+    lock = "/run/lock/hacs-dev-dependencies.lock"
+    deployed_once.ssh(f"systemd-run --unit=bastion-test-hung-install flock {lock} sleep 120")
+    try:
+        harness.wait_until(lambda: deployed_once.ssh(f"flock -n {lock} true", check=False).returncode != 0, 10)
+        started = time.monotonic()
+        run = deployed_once.ssh(f"timeout 60 {settings.dev_restart_script} --deps-only", check=False)
+        waited = time.monotonic() - started
+    finally:
+        deployed_once.ssh("systemctl stop bastion-test-hung-install", check=False)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "another dependency install still runs after 2 s (pgrep -af 'npm ci'): stop it, then run again" in run.stdout
+    assert waited >= 2, "it waited before it gave up"
+    assert harness.invocation(deployed_once, settings.dev_unit) == before
+
+
+def test_upstream_gone_or_unreachable_keeps_the_dev_server_and_data(deployed_once, settings):
+    precious = f"{settings.dev_data_dir}/precious"
+    deployed_once.ssh(f"echo keep > {precious} && chown {settings.dev_user} {precious}")
+    before = harness.invocation(deployed_once, settings.dev_unit)
+    branch = ["git", "-C", str(deployed_once.upstream_repo), "update-ref"]
+    head = upstream.head(deployed_once.upstream_repo, settings.dev_branch)
+    subprocess.run([*branch, "-d", f"refs/heads/{settings.dev_branch}"], check=True)
+    try:
+        run = harness.deploy(deployed_once)
+        assert run.returncode != 0
+        missing = f"dev_branch={settings.dev_branch}: {deployed_once.upstream_url} has no such branch"
+        assert harness.preflight_lines(run)[0].startswith(missing)
+        run = harness.deploy(deployed_once, "--data", f"dev_repo_url=git://{deployed_once.host_address}:9/hacs.git")
+        assert "cannot be reached from the host" in harness.preflight_lines(run)[0]
+        assert harness.invocation(deployed_once, settings.dev_unit) == before
+        assert deployed_once.ssh(f"curl -s http://127.0.0.1:{settings.dev_port}/health").stdout.count('"healthy"') == 1
+        assert deployed_once.ssh(f"cat {precious}").stdout == "keep\n"
+    finally:  # the branch back, for the tests after this one
+        subprocess.run([*branch, f"refs/heads/{settings.dev_branch}", head], check=True)
+
+
+def test_a_snippet_that_fails_nginx_t_is_rolled_back_on_an_update(deployed_once, settings):
+    a_snippet_that_fails_nginx_t_is_rolled_back(deployed_once, settings)
+
+
+def test_a_dev_server_that_fails_to_start_fails_the_deploy_with_its_log(deployed_once, settings):
+    prod_before = harness.invocation(deployed_once, settings.production_unit)
+    harness.push_server_that_throws(deployed_once)
+    run = harness.deploy(deployed_once, "--data", "dev_health_timeout_seconds=8")
+    assert run.returncode != 0
+    assert f"http://127.0.0.1:{settings.dev_port}/health is not healthy" in run.output
+    assert "broken on purpose" in run.output, "the journal's last lines are shown"
+    assert harness.invocation(deployed_once, settings.production_unit) == prod_before
+    health = deployed_once.ssh(f"curl -sk --resolve {settings.server_name}:443:127.0.0.1 https://{settings.server_name}/health")
+    assert '"port":"3444"' in health.stdout
 
 
 def test_the_service_user_cannot_write_production(deployed_sandbox, settings):

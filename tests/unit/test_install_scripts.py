@@ -1,5 +1,5 @@
-"""Which of the project's own scripts the contained install runs, and in which order: npm ci's, after the
-tree is in place (files/usr/local/sbin/hacs-dev-project-scripts)."""
+"""Which scripts the contained install runs, and in which order: the dependencies' (npm rebuild), then the
+project's own in npm ci's order (files/usr/local/sbin/hacs-dev-install-scripts)."""
 import importlib.machinery
 import importlib.util
 import json
@@ -8,8 +8,8 @@ import stat
 
 from tasks import REPO
 
-loader = importlib.machinery.SourceFileLoader("project_scripts", str(REPO / "files/usr/local/sbin/hacs-dev-project-scripts"))
-spec = importlib.util.spec_from_loader("project_scripts", loader)
+loader = importlib.machinery.SourceFileLoader("install_scripts", str(REPO / "files/usr/local/sbin/hacs-dev-install-scripts"))
+spec = importlib.util.spec_from_loader("install_scripts", loader)
 scripts = importlib.util.module_from_spec(spec)
 loader.exec_module(scripts)
 
@@ -44,5 +44,19 @@ def test_each_script_once_and_the_first_failure_is_the_exit(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PATH", f"{npm.parent}{os.pathsep}{os.environ['PATH']}")
     assert scripts.main() == 1
-    assert record.read_text().splitlines() == ["run --ignore-scripts --offline postinstall",
+    assert record.read_text().splitlines() == [" ".join(scripts.REBUILD[1:]),
+                                               "run --ignore-scripts --offline postinstall",
                                                "run --ignore-scripts --offline prepare"]
+
+
+def test_a_failed_rebuild_runs_none_of_the_projects_scripts(tmp_path, monkeypatch):
+    record = tmp_path / "ran"
+    npm = tmp_path / "bin" / "npm"
+    npm.parent.mkdir()
+    npm.write_text(f'#!/bin/sh\necho "$1" >> {record}\n[ "$1" != rebuild ] || exit 7\n')
+    npm.chmod(npm.stat().st_mode | stat.S_IEXEC)
+    (tmp_path / "package.json").write_text(json.dumps({"scripts": {"postinstall": "a"}}))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", f"{npm.parent}{os.pathsep}{os.environ['PATH']}")
+    assert scripts.main() == 7
+    assert record.read_text().splitlines() == ["rebuild"]
