@@ -391,12 +391,15 @@ dev_backup_check_script = "/usr/local/sbin/hacs-dev-backup-check"
 dev_backup_check_unit = "hacs-dev-backup-check"    # .service runs the script, .timer schedules it
 dev_backup_check_schedule = "daily"
 dev_backup_check_read_data = "10%"
-# Production's data goes into the same repository (tag "production"), on the same schedule and policy,
-# read only: its backup never stops, pauses or restarts production. Installed by deploy.py wherever
-# production's data root (as the host shows it) exists; production.py takes it back on a new host with
-# production_restore_from.
+# Production's data goes into the same repository (tag "production"), by the same policy, read only: its
+# backup never stops, pauses or restarts production. Every 15 minutes, not hourly as dev's: production is
+# written all day by many instances (a lost hour is an hour of every instance's work), and its snapshots are
+# incremental (docs/figures.md: what one costs). Retention thins them to dev_backup_retention's shape.
+# Installed by deploy.py wherever production's data root (as the host shows it) exists; production.py takes
+# it back on a new host with production_restore_from.
 production_backup_script = "/usr/local/sbin/hacs-production-backup"
 production_backup_unit = "hacs-production-backup"
+production_backup_schedule = "*:0/15"   # systemd OnCalendar= syntax
 # Set for one run of production.py to fill production_data_dir (when it holds none of the app's data yet)
 # before production starts:
 # "latest" (the newest routine production snapshot of backup_snapshot_host) or a snapshot id.

@@ -148,6 +148,34 @@ def install_before_and_after(sandbox: Sandbox) -> list:
              f"{float(old.stdout):.1f} s / {float(new.stdout):.1f} s")]
 
 
+def production_snapshot_cost(sandbox: Sandbox, snapshots: int = 4) -> list:
+    """One routine snapshot of production's data after a quarter hour's writes of a busy team (a message in each of
+    ten instances' files): its time as its timer runs it (the unit: dev slice, dev_cpus, nice, idle I/O), its CPU
+    (the script run once more outside the unit, where the kernel counts its children: this machine has no cgroup
+    CPU accounting), and what the repository grows by over the snapshots, forget --prune by the policy included."""
+    s = load()
+    unit = f"{s.production_backup_unit}.service"
+    size = f"du -sb {s.backup_repository} | cut -f1"
+    write = (f"cd {s.production_data_dir} && for f in $(find instances -name '*.json' | head -n 10); do "
+             "python3 -c 'import json,sys; p=sys.argv[1]; d=json.load(open(p)); "
+             "d[\"bench_\" + sys.argv[2]] = \"x\" * 400; json.dump(d, open(p, \"w\"))' $f {n}; done")
+    sandbox.ssh(f"systemctl start {unit}")  # the first after the deploy's: only what changes from here on
+    before = int(sandbox.ssh(size).stdout)
+    times = []
+    for n in range(snapshots):
+        sandbox.ssh(write.format(n=n))
+        took = sandbox.ssh(f"s=$(date +%s.%N); systemctl start {unit}; e=$(date +%s.%N); {ELAPSED}").stdout
+        times.append(float(took))
+    grown = int(sandbox.ssh(size).stdout) - before
+    sandbox.ssh(write.format(n=snapshots))
+    rusage = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], capture_output=True); "
+              "r = resource.getrusage(resource.RUSAGE_CHILDREN); print(r.ru_utime + r.ru_stime)")
+    cpu = sandbox.ssh(f"python3 -c '{rusage}' {s.production_backup_script}").stdout
+    return [(f"production's routine snapshot after ten instances wrote (median of {snapshots})",
+             f"{statistics.median(times):.1f} s, {float(cpu):.2f} s CPU; the repository grew {grown} bytes over "
+             f"{snapshots} snapshots (the policy keeps one an hour: 24 a day, 96 taken)")]
+
+
 def production_under_a_hostile_commit(sandbox: Sandbox, env: dict, deploy: list, branch: str) -> list:
     """Production's /health latency through nginx, dev idle and then a hostile commit served."""
     free = int(sandbox.ssh("df --output=avail -B1 /srv | tail -n 1").stdout)
@@ -225,6 +253,7 @@ def main():
         rows += push_by_webhook(sandbox, branch, args.pushes)
         rows += push_by_webhook(sandbox, branch, args.pushes, lock=True)
         rows += install_before_and_after(sandbox)
+        rows += production_snapshot_cost(sandbox)
         rows += production_under_a_hostile_commit(sandbox, env, deploy, branch)
     finally:
         sandbox.down(quiet=True)

@@ -18,8 +18,14 @@ def journal(sandbox, unit: str) -> str:
     return sandbox.ssh(f"journalctl -u {unit}.service --no-pager -o cat").stdout
 
 
-def test_the_first_deploy_takes_a_backup_and_status_says_where_it_lives(pristine, settings):
-    harness.deployed(pristine)
+def test_the_first_deploy_takes_a_backup_and_later_ones_follow_the_credentials_and_the_policy(pristine, settings,
+                                                                                                  tmp_path):
+    """The first deploy's backup and where status says it lives; then, on the same host, what later deploys
+    change: a rotated key or credential replaces the host's copy (unlike the password, which opens the data),
+    never shown; retention forgets routine snapshots and never a labelled one."""
+    credentials = tmp_path / "restic.env"
+    credentials.write_text("RESTIC_COMPRESSION=auto\n")
+    harness.deployed(pristine, "--data", f"backup_credentials_file={credentials}")
     report = harness.status(pristine)["backup"]
     assert report["newest_snapshot"]["age_seconds"] < 120
     assert report["last_run"]["outcome"] == "ok"
@@ -32,6 +38,25 @@ def test_the_first_deploy_takes_a_backup_and_status_says_where_it_lives(pristine
     for snapshot in taken:
         assert set(snapshot["tags"]) == {"hacs-dev", "routine"}
         assert snapshot["hostname"] == settings.backup_snapshot_host
+
+    credentials.write_text("RESTIC_COMPRESSION=max\n")
+    run = harness.deployed(pristine, "--data", f"backup_credentials_file={credentials}", "--diff")
+    assert "restic credentials in" in " ".join(run.changed)
+    assert "RESTIC_COMPRESSION" not in run.output, "--diff shows no secret"
+    on_host = f"{settings.backup_config_dir}/credentials.env"
+    assert pristine.ssh(f"cat {on_host}; stat -c %a {on_host}").stdout.split() == ["RESTIC_COMPRESSION=max", "600"]
+    assert "hacs-dev-backup: ok" in pristine.ssh(settings.dev_backup_script).stdout
+
+    harness.deployed(pristine, "--data", f"backup_credentials_file={credentials}",
+                     "--data", 'dev_backup_retention={"last": 2}')
+    pristine.ssh(f"{settings.dev_backup_script} --label pre-restore")
+    for _ in range(3):
+        pristine.ssh(settings.dev_backup_script)
+    tags = [tuple(sorted(s["tags"])) for s in snapshots(pristine, settings)]
+    assert tags.count(("hacs-dev", "routine")) == 2
+    assert tags.count(("hacs-dev", "kept", "pre-restore")) == 1
+    # Run over ssh, not from systemd: its result line is in the state file, not in the unit's journal.
+    assert "forgot 1 by the policy" in pristine.ssh(f"cat {settings.bastion_state_dir}/backup.state").stdout
 
 
 def test_backup_now_goes_off_host_with_the_secrets_encrypted(pristine, vault, settings, tmp_path):
@@ -70,18 +95,6 @@ def test_backup_now_goes_off_host_with_the_secrets_encrypted(pristine, vault, se
     assert report["off_host"] is True and report["newest_snapshot"]["id"] == newest
 
 
-def test_retention_forgets_routine_snapshots_and_never_a_labelled_one(pristine, settings):
-    harness.deployed(pristine, "--data", 'dev_backup_retention={"last": 2}')
-    pristine.ssh(f"{settings.dev_backup_script} --label pre-restore")
-    for _ in range(3):
-        pristine.ssh(settings.dev_backup_script)
-    tags = [tuple(sorted(s["tags"])) for s in snapshots(pristine, settings)]
-    assert tags.count(("hacs-dev", "routine")) == 2
-    assert tags.count(("hacs-dev", "kept", "pre-restore")) == 1
-    # Run over ssh, not from systemd: its result line is in the state file, not in the unit's journal.
-    assert "forgot 1 by the policy" in pristine.ssh(f"cat {settings.bastion_state_dir}/backup.state").stdout
-
-
 def test_restore_from_a_snapshot_backs_up_what_it_replaces(pristine, settings):
     harness.deployed(pristine)
     old = harness.call_tool(pristine, "bootstrap_v2", {"name": "FirstLife"})["instanceId"]
@@ -99,15 +112,11 @@ def test_restore_from_a_snapshot_backs_up_what_it_replaces(pristine, settings):
     assert again.changed == [], "the same snapshot is restored once"
     latest = harness.deployed(pristine, "--data", "restore_from=latest")
     assert latest.changed == [], "latest is for a host that restored nothing yet"
-
-
-def test_a_snapshot_id_of_digits_alone_is_restored_once_too(pristine, settings):
-    """pyinfra's --data reads 53949330 as a number; the rerun after its restore crashed on it (one short id
-    in forty is digits alone, so a real snapshot cannot be asked for: the marker says it was restored)."""
-    harness.deployed(pristine)
+    # pyinfra's --data reads 53949330 as a number; the rerun after its restore crashed on it (one short id in
+    # forty is digits alone, so a real snapshot cannot be asked for: the marker says it was restored).
     pristine.ssh(f"echo 53949330 > {settings.bastion_state_dir}/restored-from.snapshot")
-    again = harness.deployed(pristine, "--data", "restore_from=53949330")
-    assert again.changed == [], "the snapshot the marker names is not restored again"
+    digits = harness.deployed(pristine, "--data", "restore_from=53949330")
+    assert digits.changed == [], "the snapshot the marker names is not restored again"
 
 
 def test_tar_archives_of_before_restic_still_restore_and_are_imported_once(pristine, settings):
@@ -183,54 +192,3 @@ def test_an_unreachable_repository_fails_the_backup_visibly_and_the_server_runs_
     assert pristine.ssh(f"ps -o stat= -p $(systemctl show -p MainPID --value {settings.dev_unit})").stdout.strip()[0] != "T"
     assert harness.call_tool(pristine, "get_server_status")["status"] == "operational"
     assert harness.status(pristine, "json", *vault.settings("unreachable"))["backup"]["last_run"]["outcome"] == "failed"
-
-
-def test_credentials_follow_this_machines_copy_and_never_show(pristine, settings, tmp_path):
-    """A rotated key or credential replaces the host's copy (unlike the password, which opens the data)."""
-    credentials = tmp_path / "restic.env"
-    credentials.write_text("RESTIC_COMPRESSION=auto\n")
-    harness.deployed(pristine, "--data", f"backup_credentials_file={credentials}")
-    credentials.write_text("RESTIC_COMPRESSION=max\n")
-    run = harness.deployed(pristine, "--data", f"backup_credentials_file={credentials}", "--diff")
-    assert "restic credentials in" in " ".join(run.changed)
-    assert "RESTIC_COMPRESSION" not in run.output, "--diff shows no secret"
-    on_host = f"{settings.backup_config_dir}/credentials.env"
-    assert pristine.ssh(f"cat {on_host}; stat -c %a {on_host}").stdout.split() == ["RESTIC_COMPRESSION=max", "600"]
-    assert "hacs-dev-backup: ok" in pristine.ssh(settings.dev_backup_script).stdout
-
-
-def test_the_dead_mans_switch_pings_start_then_success_or_fail_and_nothing_without_a_url(pristine, vault, settings):
-    """A ping receiver on the droplet's own loopback, in healthchecks.io's shape."""
-    probe = (harness.REPO / "tests" / "probes" / "ping_receiver.py").read_text()
-    pristine.ssh(f"cat > /root/ping_receiver.py <<'EOF'\n{probe}EOF\n"
-                 f"systemd-run --quiet --unit=ping-receiver python3 /root/ping_receiver.py 8089 /root/pings.log")
-    harness.wait_until(lambda: pristine.ssh("ss -Htln 'sport = :8089'").stdout.strip() != "", 10)
-
-    def pings():
-        out = pristine.ssh("cat /root/pings.log 2>/dev/null || true").stdout
-        return [json.loads(line) for line in out.splitlines()]
-
-    url = "http://127.0.0.1:8089/ping/5f0e2d"
-    # Only the runs this test starts: the hourly timer, firing at the hour while it runs, pinged too (the cause
-    # of this test's red in full runs: a run of its own between the test's, so one ping list too long).
-    quiet = ("--data", "dev_backup_schedule=2099-01-01")
-    harness.deployed(pristine, *vault.settings("switch"), *quiet, "--data", f"backup_ping_url={url}")
-    first = pings()  # the first backup of the deploy
-    assert [p["path"] for p in first] == ["/ping/5f0e2d/start", "/ping/5f0e2d"]
-    assert first[1]["body"].startswith("ok: snapshot ")
-    vault.reachable(False)
-    try:
-        pristine.ssh(f"systemctl start {settings.dev_backup_unit}.service", check=False)
-    finally:
-        vault.reachable(True)
-    failed = pings()[len(first):]
-    assert [p["path"] for p in failed] == ["/ping/5f0e2d/start", "/ping/5f0e2d/fail"]
-    assert "unreachable or failing (backup_repository)" in failed[1]["body"]
-    harness.deployed(pristine, *vault.settings("switch"), *quiet)
-    before = len(pings())
-    assert pristine.ssh(f"systemctl start {settings.dev_backup_unit}.service", check=False).returncode == 0
-    assert len(pings()) == before, "no URL: nothing is sent"
-    # The receiver gone: the backup still succeeds.
-    pristine.ssh("systemctl stop ping-receiver")
-    harness.deployed(pristine, *vault.settings("switch"), *quiet, "--data", f"backup_ping_url={url}")
-    assert pristine.ssh(f"systemctl start {settings.dev_backup_unit}.service", check=False).returncode == 0

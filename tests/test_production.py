@@ -16,19 +16,6 @@ def test_a_host_that_has_production_is_refused_and_nothing_changes(pristine, set
     assert harness.changed_since_mark(pristine) == []
 
 
-def test_production_comes_first_on_a_new_host(blank):
-    """After deploy.py, the dev endpoint has a site of its own for the same name: production.py says so and
-    changes nothing, rather than putting a second server block for it beside the first."""
-    blank.up()
-    upstream = ("--data", f"dev_repo_url={blank.upstream_url}")
-    harness.deployed(blank, *upstream, env=harness.by_address(blank))
-    harness.mark(blank)
-    run = harness.deploy(blank, *upstream, deploy_file="production.py", env=harness.by_address(blank))
-    assert run.returncode != 0
-    assert "run production.py before deploy.py on a new host, or remove that site" in run.output
-    assert harness.changed_since_mark(blank) == []
-
-
 def test_a_blank_host_becomes_the_droplet_with_two_commands(blank, settings, figures):
     blank.up()
     started = time.monotonic()

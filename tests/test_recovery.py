@@ -64,7 +64,8 @@ def test_drill_the_droplet_dies_and_a_blank_host_is_rebuilt_from_the_backup_host
     here) into the backup host; data is written through /mcp/dev; A dies; blank sandbox B is rebuilt
     from the backup host alone."""
     every = 20
-    harness.deployed(pristine, *vault.settings("drill"), "--data", f"dev_backup_schedule=*:*:0/{every}")
+    harness.deployed(pristine, *vault.settings("drill"), "--data", f"dev_backup_schedule=*:*:0/{every}",
+                     "--data", f"production_backup_schedule=*:*:0/{every}")
     survivor = harness.bootstrap(pristine, "Survivor")
     written = int(pristine.ssh("date +%s").stdout)
     # Both timers stop at death: production's, on the same schedule, would otherwise prune under a lock.
@@ -101,6 +102,15 @@ def test_drill_the_droplet_dies_and_a_blank_host_is_rebuilt_from_the_backup_host
     assert harness.instances(blank) == [survivor]
     assert blank.ssh(f"test -e {settings.production_nginx_site}", check=False).returncode != 0
     assert "SELF-SIGNED" in blank.ssh(f"cat {settings.dev_nginx_site}").stdout
+
+    # Production comes first on a new host: after deploy.py the dev endpoint has a site of its own for the same
+    # name, so production.py says so and changes nothing, rather than put a second server block beside it.
+    harness.mark(blank)
+    late = harness.deploy(blank, *vault.settings("drill"), "--data", f"dev_repo_url={blank.upstream_url}",
+                          deploy_file="production.py", env=harness.by_address(blank))
+    assert late.returncode != 0
+    assert "run production.py before deploy.py on a new host, or remove that site" in late.output
+    assert harness.changed_since_mark(blank) == []
 
 
 def production_unit(sandbox, settings) -> dict:
@@ -169,7 +179,8 @@ def test_drill_the_whole_droplet_is_rebuilt_from_the_backup_host(scratch, blank,
     certificates_from_the_acme_server(a, acme, settings)
     repository = vault.settings(f"whole-{layout}")
     production_before = harness.invocation(a, settings.production_unit)
-    harness.deployed(a, *repository, "--data", f"dev_backup_schedule=*:*:0/{every}")
+    harness.deployed(a, *repository, "--data", f"dev_backup_schedule=*:*:0/{every}",
+                     "--data", f"production_backup_schedule=*:*:0/{every}")
     survivor = harness.bootstrap(a, "WholeDroplet")
     written = int(a.ssh("date +%s").stdout)
     wait_for_backups_after_the_write(a, [settings.dev_backup_unit, settings.production_backup_unit], written,

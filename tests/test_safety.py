@@ -91,28 +91,35 @@ def a_snippet_that_fails_nginx_t_is_rolled_back(pristine, settings):
     assert harness.deploy(pristine).changed == []
 
 
+# In the order a first deploy reaches them: each killed run leaves the next one a host further along.
 KILL_POINTS = {
     "after the clone": "test -d /mnt/coordinaton_mcp_data/v2-dev/.git",
-    "after the unit is written": "test -f /etc/systemd/system/mcp-coordination-dev.service",
-    "during the nginx step": "test -f /etc/nginx/snippets/hacs-dev.conf",
     # Its npm ci goes on without the deploy (no terminal, no hangup): the rerun waits for it, not beside it.
     "during npm ci": "pgrep -u hacs-dev -f 'npm ci' > /dev/null",
+    "after the unit is written": "test -f /etc/systemd/system/mcp-coordination-dev.service",
+    "during the nginx step": "test -f /etc/nginx/snippets/hacs-dev.conf",
 }
 
 
-@pytest.mark.parametrize("point", KILL_POINTS)
-def test_a_killed_deploy_converges_when_run_again(pristine, point, tmp_path):
-    env = dict(os.environ, BASTION_TARGET="sandbox", BASTION_SANDBOX=pristine.name)
-    log = tmp_path / "killed-deploy.log"
+def killed_at(sandbox, point: str, log) -> None:
+    """A deploy killed (SIGKILL, as a lost laptop or a closed lid does) the moment the host shows the point."""
+    env = dict(os.environ, BASTION_TARGET="sandbox", BASTION_SANDBOX=sandbox.name)
     with log.open("w") as output:
         proc = subprocess.Popen([harness.PYINFRA, "-y", "inventory.py", "deploy.py", *harness.NO_FOLLOW], cwd=REPO,
                                 env=env, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while pristine.ssh(KILL_POINTS[point], check=False).returncode != 0:
-        assert proc.poll() is None, f"the deploy ended before the kill point:\n{log.read_text()[-4000:]}"
-        assert time.monotonic() < deadline
+    while sandbox.ssh(KILL_POINTS[point], check=False).returncode != 0:
+        assert proc.poll() is None, f"the deploy ended before the kill point {point!r}:\n{log.read_text()[-4000:]}"
+        assert time.monotonic() < deadline, f"no kill point {point!r} within 120 s:\n{log.read_text()[-4000:]}"
     proc.kill()
     assert proc.wait() == -9
+
+
+def test_a_killed_deploy_converges_when_run_again(pristine, tmp_path):
+    """Killed at each point of a first deploy in turn: each run carries on from what the killed one left (or it
+    would end before the next point), and the run after the last kill converges, with nothing left to change."""
+    for point in KILL_POINTS:
+        killed_at(pristine, point, tmp_path / f"killed {point}.log")
     harness.deployed(pristine)
     assert harness.deploy(pristine).changed == []
     suite = harness.verify_suite(pristine)

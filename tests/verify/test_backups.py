@@ -1,4 +1,5 @@
 import json
+import shlex
 import time
 
 import pytest
@@ -14,12 +15,25 @@ def test_backup_and_check_timers_are_enabled_and_waiting(host, settings):
         assert timer.is_running, unit
 
 
+def calendar(host, timer: str) -> str:
+    """The timer's schedule as systemd runs it (what `systemctl list-timers` counts down to)."""
+    shown = host.check_output(f"systemctl show {timer} -p TimersCalendar --value")
+    return shown.split("OnCalendar=", 1)[1].split(" ;", 1)[0].strip()
+
+
+def normalized(host, schedule: str) -> str:
+    out = host.check_output(f"systemd-analyze calendar {shlex.quote(schedule)}")
+    return out.split("Normalized form:", 1)[1].splitlines()[0].strip()
+
+
 def test_production_data_is_backed_up_too_where_there_is_production(host, settings, production_on_host):
     """Production's data root as the host shows it, not as the settings guess it."""
     if not production_on_host.found:
         pytest.skip("no production on this host: nothing of it to back up")
     timer = host.service(f"{settings.production_backup_unit}.timer")
     assert timer.is_enabled and timer.is_running
+    assert calendar(host, f"{settings.production_backup_unit}.timer") == \
+        normalized(host, settings.production_backup_schedule)
     assert exposure(host, f"{settings.production_backup_unit}.service") <= 6.0
     root = production_on_host.data_root
     wanted = {f"{root}/{entry}" for entry in ("instances", "projects", "roles") if host.file(f"{root}/{entry}").exists}
