@@ -1,10 +1,13 @@
 """batchssh's batch: what it sends, what it reads back, and the hook that tells a fact from a change."""
 import subprocess
+from types import SimpleNamespace
 
 import pytest
 from pyinfra.api import facts as pyinfra_facts
 
 import batchssh
+from batchssh import speedups
+from batchssh.speedups import pyinfra_arguments, pyinfra_operation, pyinfra_util
 
 
 def test_the_batch_runs_every_command_and_reads_back_each_status_and_output():
@@ -55,3 +58,37 @@ def test_no_delay_on_tcp_sockets_only(family):
             assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
     finally:
         sock.close()
+
+
+def pyinfras_and_ours(state):
+    return pyinfra_util.get_operation_order_from_stack(state), speedups.operation_order_from_frames(state)
+
+
+@pytest.mark.parametrize("deploy_file", [__file__, None, "/not/on/the/stack.py"])
+def test_the_operation_order_from_frames_is_pyinfras(deploy_file):
+    state = SimpleNamespace(current_deploy_filename=deploy_file, current_op_file_number=7)
+    def nested():
+        return pyinfras_and_ours(
+            state)
+    theirs, ours = nested()
+    assert ours == theirs
+    assert (len(ours) > 2) == (deploy_file != "/not/on/the/stack.py")
+    assert pyinfra_operation.__name__ == "pyinfra.api.operation"
+    assert pyinfra_operation.get_operation_order_from_stack is speedups.operation_order_from_frames, "in place"
+
+
+def test_the_python_batch_and_the_shell_batch_answer_alike():
+    commands = ["echo one", "echo two >&2; exit 3", "kill -9 $$", "printf 'no newline'", "cat /nonexistent/x"]
+    answers = []
+    for batch in (batchssh.BATCH, batchssh.SHELL_BATCH):
+        done = subprocess.run(["sh", "-c", batch], input=batchssh.batch_input(commands).encode(), capture_output=True,
+                              timeout=30)
+        answers.append({command: status for command, (status, _, _) in batchssh.batch_answers(done.stdout, commands).items()})
+    assert answers[0] == answers[1] == {"echo one": 0, "echo two >&2; exit 3": 3, "kill -9 $$": 137,
+                                        "printf 'no newline'": 0, "cat /nonexistent/x": 1}
+
+
+def test_the_global_arguments_once_are_pyinfras():
+    assert speedups.global_arguments_once() == speedups.pyinfras_global_arguments()
+    assert speedups.global_arguments_once() is not speedups.global_arguments_once(), "a list of its own each time"
+    assert pyinfra_arguments.all_global_arguments is pyinfra_facts.all_global_arguments is speedups.global_arguments_once
