@@ -83,8 +83,25 @@ def snapshot_problems(d) -> list[str]:
 
 
 
+# The timers' OnCalendar= values: each a line of its unit, read by the host's systemd.
+SCHEDULES = ("dev_backup_schedule", "production_backup_schedule", "dev_backup_check_schedule")
+SCHEDULE_FIX = "give systemd's OnCalendar= syntax, e.g. hourly, daily or *:0/15"
+
+
+def one_line(value) -> bool:
+    """Text for one line of a unit: no newline or other control character to start a line of its own."""
+    return isinstance(value, str) and bool(value.strip()) and not any(ord(char) < 32 for char in value)
+
+
+def schedule_problems(d, readable: list[bool]) -> list[str]:
+    """The schedules the host's systemd refuses (`readable` in SCHEDULES' order; shorter when it cannot tell)."""
+    return [f"{key}={getattr(d, key)}: the host's systemd cannot read it as a calendar (systemd-analyze calendar "
+            f"refuses it); {SCHEDULE_FIX}" for key, read in zip(SCHEDULES, readable, strict=False) if not read]
+
+
 def backup_settings_problems(d) -> list[str]:
-    problems = []
+    problems = [f"{key}={getattr(d, key)!r}: not a one-line calendar; {SCHEDULE_FIX}" for key in SCHEDULES
+                if not one_line(getattr(d, key))]
     repository = str(d.backup_repository or "")
     scheme = repository.split(":", 1)[0] if ":" in repository else "local"
     path = local_repository(repository)

@@ -137,6 +137,18 @@ class NginxConfigTest(FactBase):
         return output[0] == "exit=0", " ".join(line.strip() for line in output[1:] if "test is successful" not in line)
 
 
+class CalendarsReadable(FactBase):
+    """For each OnCalendar= value, whether the host's systemd reads it (a timer with one it cannot read is
+    refused at its start, after its unit was written); [] without systemd-analyze."""
+
+    def command(self, specs):
+        return (f"command -v systemd-analyze >/dev/null || exit 0; for spec in {_quote_all(specs)}; do "
+                f"systemd-analyze calendar \"$spec\" >/dev/null 2>&1 && echo read || echo refused; done")
+
+    def process(self, output):
+        return [line == "read" for line in output if line]
+
+
 class PackageCandidates(FactBase):
     """Installable version of each package apt knows; None when the host has no apt lists yet."""
 

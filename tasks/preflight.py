@@ -105,6 +105,8 @@ def host_problems(d) -> list[str]:
     problems += production_rules.foreign_directory_problems(d, {key: host.get_fact(facts.PathState, path=getattr(d, key))
                                                      for key in ("dev_checkout", "dev_data_dir")})
     problems += backup_host_problems(d)
+    problems += backup_rules.schedule_problems(d, host.get_fact(facts.CalendarsReadable,
+                                                                 specs=[getattr(d, key) for key in backup_rules.SCHEDULES]))
     problems += production_rules.site_problems(d, production.site, host.get_fact(FileContents, path=production.site) or [])
     nginx = host.get_fact(facts.NginxConfigTest)
     if nginx is not None and not nginx[0]:

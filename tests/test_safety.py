@@ -22,6 +22,8 @@ BAD_SETTINGS = [
     ("dev_branch=no-such-branch", "dev_branch=no-such-branch: git://"),
     ("dev_repo_url=git://{host}:9/hacs.git", "dev_repo_url=git://{host}:9/hacs.git: cannot be reached from the host"),
     ('dev_packages=["git", "nginx", "no-such-package-bastion"]', "dev_packages: apt finds no no-such-package-bastion"),
+    ("production_backup_schedule=every tuesday", "production_backup_schedule=every tuesday: the host's systemd cannot "
+                                                 "read it as a calendar (systemd-analyze calendar refuses it)"),
     ("restore_from=latest", "restore_from=latest: backup_repository=/mnt/coordinaton_mcp_data/v2-dev-backups/restic "
                             "is on the host and there is none here"),
 ]

@@ -1,6 +1,9 @@
 """The facts' shell commands, run by this machine's bash on directories made here: what a deploy reads."""
 import os
+import shutil
 import subprocess
+
+import pytest
 
 from tasks.facts import CarriedData, PathState, reported
 
@@ -76,3 +79,11 @@ def test_the_long_commands_run_as_one_program_with_their_values_quoted(tmp_path)
     assert PortListeners().process(["1\troot\t/\tnode s.js\tx.service\t/data"]) == [
         {"pid": "1", "user": "root", "cwd": "/", "cmdline": "node s.js", "unit": "x.service", "data_root": "/data",
          "sse_host": ""}]
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="no systemd-analyze on this machine")
+def test_calendars_are_read_by_systemd_analyze_each_in_turn_and_a_value_stays_a_value(tmp_path):
+    from tasks.facts import CalendarsReadable
+    hostile = f"daily; touch {tmp_path}/pwned"
+    assert facts_of(CalendarsReadable(), specs=["*:0/15", "every tuesday", hostile, "hourly"]) == [True, False, False, True]
+    assert not (tmp_path / "pwned").exists()

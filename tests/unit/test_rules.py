@@ -213,3 +213,16 @@ def test_a_token_request_names_one_person_the_map_takes_as_it_is(data, message):
 
 def test_a_good_token_request_passes():
     assert rules.token_request_problems(load({"token_issue": "lupo.grigio-2"})) == []
+
+
+def test_a_schedule_is_one_line_of_a_unit_and_one_the_hosts_systemd_reads(today):
+    bad = today.__class__(**{**vars(today), "dev_backup_schedule": "hourly\nExecStart=/bin/evil",
+                             "production_backup_schedule": ""})
+    assert [line.split(":", 1)[0] for line in backup_rules.backup_settings_problems(bad)[:2]] == [
+        "dev_backup_schedule='hourly\\nExecStart=/bin/evil'", "production_backup_schedule=''"]
+    assert backup_rules.schedule_problems(today, [True, True, True]) == []
+    assert backup_rules.schedule_problems(today, []) == [], "no systemd-analyze on the host: nothing to say"
+    [line] = backup_rules.schedule_problems(today, [True, False, True])
+    assert line == (f"production_backup_schedule={today.production_backup_schedule}: the host's systemd cannot read it "
+                    "as a calendar (systemd-analyze calendar refuses it); give systemd's OnCalendar= syntax, e.g. "
+                    "hourly, daily or *:0/15")
