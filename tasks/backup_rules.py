@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tasks import REPO
 from tasks.production_view import within
-from tasks.rules import UNSET, whole_number
+from tasks.rules import UNIT_UNSAFE, UNSET, whole_number
 
 RESTIC_SCHEMES = ("local", "sftp", "rest", "s3", "b2", "azure", "gs", "swift", "rclone")
 
@@ -88,9 +88,9 @@ SCHEDULES = ("dev_backup_schedule", "production_backup_schedule", "dev_backup_ch
 SCHEDULE_FIX = "give systemd's OnCalendar= syntax, e.g. hourly, daily or *:0/15"
 
 
-def one_line(value) -> bool:
-    """Text for one line of a unit: no newline or other control character to start a line of its own."""
-    return isinstance(value, str) and bool(value.strip()) and not any(ord(char) < 32 for char in value)
+def unit_value(value) -> bool:
+    """Text a unit's line takes as it is: no line of its own, no specifier (%) for systemd to expand."""
+    return isinstance(value, str) and bool(value.strip()) and not UNIT_UNSAFE.search(value)
 
 
 def schedule_problems(d, readable: list[bool]) -> list[str]:
@@ -100,8 +100,8 @@ def schedule_problems(d, readable: list[bool]) -> list[str]:
 
 
 def backup_settings_problems(d) -> list[str]:
-    problems = [f"{key}={getattr(d, key)!r}: not a one-line calendar; {SCHEDULE_FIX}" for key in SCHEDULES
-                if not one_line(getattr(d, key))]
+    problems = [f"{key}={getattr(d, key)!r}: not a calendar a unit's line takes as it is; {SCHEDULE_FIX}"
+                for key in SCHEDULES if not unit_value(getattr(d, key))]
     repository = str(d.backup_repository or "")
     scheme = repository.split(":", 1)[0] if ":" in repository else "local"
     path = local_repository(repository)

@@ -217,9 +217,10 @@ def test_a_good_token_request_passes():
 
 def test_a_schedule_is_one_line_of_a_unit_and_one_the_hosts_systemd_reads(today):
     bad = today.__class__(**{**vars(today), "dev_backup_schedule": "hourly\nExecStart=/bin/evil",
-                             "production_backup_schedule": ""})
-    assert [line.split(":", 1)[0] for line in backup_rules.backup_settings_problems(bad)[:2]] == [
-        "dev_backup_schedule='hourly\\nExecStart=/bin/evil'", "production_backup_schedule=''"]
+                             "production_backup_schedule": "", "dev_backup_check_schedule": "*-*-%d"})
+    assert [line.split(":", 1)[0] for line in backup_rules.backup_settings_problems(bad)[:3]] == [
+        "dev_backup_schedule='hourly\\nExecStart=/bin/evil'", "production_backup_schedule=''",
+        "dev_backup_check_schedule='*-*-%d'"]
     assert backup_rules.schedule_problems(today, [True, True, True]) == []
     assert backup_rules.schedule_problems(today, []) == [], "no systemd-analyze on the host: nothing to say"
     [line] = backup_rules.schedule_problems(today, [True, False, True])
