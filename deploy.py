@@ -17,6 +17,7 @@ from tasks import (
     orphans,
     packages,
     preflight,
+    previews,
     restart_path,
     restore,
     service,
@@ -47,3 +48,4 @@ backups.take_first_backup()
 adoption.confirm_carried_data_is_served(adopted)
 follow.follow_branch()
 webhook.receive_pushes()
+previews.serve_previews()

@@ -35,6 +35,9 @@ holders = host.get_fact(KeyValues, script=(
     f"printf 'holders=%s\\n' \"$(sed -n 's/^[0-9a-f]* \\([^;]*\\);$/\\1/p' {d.dev_door_tokens_file} 2>/dev/null "
     f"| grep -vx bastion | sort | tr '\\n' ' ')\""))
 follow = host.get_fact(KeyValues, script=f"cat {d.bastion_state_dir}/follow.state 2>/dev/null || true")
+# The previews as the team's status page shows them (the follow path and the reconcile write it).
+page = host.get_fact(KeyValues, script=(
+    f"printf 'page=%s\\n' \"$(tr -d '\\n' < {d.dev_status_dir}/status.json 2>/dev/null)\""))
 bounds = host.get_fact(KeyValues, script=(
     f"systemctl show -p MemoryCurrent -p MemoryMax -p TasksCurrent -p TasksMax {d.dev_slice}; "
     f"echo disk_free=$(df --output=avail -B1 {d.dev_data_dir} 2>/dev/null | tail -n 1 | tr -d ' '); "
@@ -75,6 +78,13 @@ def number(text):
     return int(text) if text and text.isdigit() else None
 
 
+def previews_of(text: str) -> list:
+    try:
+        return json.loads(text or "{}").get("previews") or []
+    except ValueError:
+        return []
+
+
 def outcome(prefix: str):
     found = {key[len(prefix):]: value for key, value in backup.items() if key.startswith(prefix)}
     return {key: found[key] for key in ("finished_at", "repository", "outcome", "result") if key in found} or None
@@ -94,6 +104,7 @@ report = {
         "verdict_reason": service.get("verdict_reason") or None,
     },
     "door": {"token_holders": (holders.get("holders") or "").split()},
+    "previews": previews_of(page.get("page", "")),
     "health_through_nginx": {
         "url": f"https://{d.server_name}{d.dev_url_path}/health",
         "healthy": served.get("status") == "healthy" and str(served.get("port")) == str(d.dev_port),
@@ -158,6 +169,11 @@ else:
     ]
     if sync and sync.get("failed_commit"):
         lines.append(f"  failed     {short(sync['failed_commit'])}: {sync.get('reason') or 'no reason recorded'}")
+    for preview in report["previews"]:
+        lines.append(f"  preview    {preview['branch']} at {preview['url']}: {short(preview['commit'])} {preview['state']}, "
+                     f"verdict {preview['verdict'] or 'none'}"
+                     + (f"; failed {short(preview['failed']['commit'])}: {preview['failed']['reason']}"
+                        if preview["failed"] else ""))
     bound = report["bounds"]
 
     def size(value):

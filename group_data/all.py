@@ -316,6 +316,37 @@ dev_webhook_burst = 10
 dev_status_dir = "/var/lib/bastion/deploy-status"
 dev_status_script = "/usr/local/sbin/hacs-dev-status"
 
+# --- Previews: one per branch (docs/previews.md) ---------------------------------------------------
+# Every branch of dev_repo_url matching one of these globs (never dev_branch) gets a server of its own at
+# https://server_name + preview_url_path + /SLUG (SLUG: the branch's name in [a-z0-9-], at most 40), behind the
+# same door, with the dev server's containment, on the dev slice and dev_cpus: production's bounds hold with
+# every preview busy. A push to such a branch (the webhook) creates or updates its preview through the follow
+# path (fetch, install contained, start, health, verdict, rollback); deleting the branch retires it, its data
+# archived once into the backup repository (tag preview-SLUG, never forgotten). Empty: no previews.
+preview_branches = ["v2-*"]
+preview_url_path = "/mcp/preview"
+# One directory per preview: checkout/ (a git worktree of dev_checkout: objects shared), data/ (its own,
+# seeded with dev_catalog_source's catalog, never with production's or dev's instances).
+preview_root = "/srv/hacs-previews"
+preview_state_dir = "/var/lib/bastion/previews"  # per preview: follow.state, verdicts/, the branch it serves
+preview_runtime_dir = "/run/hacs-preview"        # the previews' doors: SLUG.sock, nginx's group may connect
+preview_socket_group = "www-data"                # nginx's (Debian's and Ubuntu's); no preview's user is in it
+preview_script = "/usr/local/sbin/hacs-previews"
+preview_config = "/etc/bastion/previews.json"
+preview_unit = "hacs-preview"                    # hacs-preview@SLUG.service; its door hacs-preview-door@SLUG.socket
+preview_reconcile_unit = "hacs-previews"         # .service reconciles, .path on deliveries, .timer for missed ones
+preview_reconcile_interval = "5min"              # git ls-remote: branches GitHub's deliveries never announced
+# Idle costs nothing: a preview nobody has called for this long is stopped (its memory back to zero); the next
+# request starts it again (cold start, measured: docs/figures.md). An open MCP stream is a connection: it keeps
+# the preview up.
+preview_idle_seconds = 300
+# At most this many run at once; a request to one more is answered 503 naming this setting. Measured on the real
+# app: an idle preview holds ~70 MB, a busy one well under dev_server_memory_max, and all of them share the dev
+# slice (dev_memory_max), so 3 fit beside production and the dev server on 2 cores / 8 GB with room to spare.
+preview_max = 3
+# A preview with no push for this many days is retired like a deleted branch; its next push brings it back.
+preview_ttl_days = 14
+
 # --- The door: who may call the dev environment ------------------------------------------------
 # The app authenticates nothing (a caller without Authorization passes; shared/notes/team-2026.md), so
 # nginx checks every request to dev_url_path before the app sees it: a bearer token of the team's, one per

@@ -125,3 +125,18 @@ def push_commit(bare: Path, branch: str, files: dict[str, str], message: str) ->
 
 def read_file(bare: Path, branch: str, rel: str) -> str:
     return _git(bare, "show", f"refs/heads/{branch}:{rel}")
+
+
+def create_branch(bare: Path, branch: str, start: str) -> str:
+    """A new branch at start's commit, as `git push origin start:branch` makes it; its commit."""
+    _git(bare, "branch", branch, start)
+    return head(bare, branch)
+
+
+def delete_branch(bare: Path, branch: str):
+    """The branch gone, as `git push origin --delete branch` does."""
+    _git(bare, "branch", "-D", branch)
+
+
+def branches(bare: Path) -> list[str]:
+    return _git(bare, "for-each-ref", "--format=%(refname:short)", "refs/heads").split()

@@ -25,6 +25,8 @@ HOLDER = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 # How a setting is unset: pyinfra's --data reads None as the text "None", and JSON's null as None.
 UNSET = "None (null with --data)"
 DEV_PATHS = ("dev_checkout", "dev_data_dir", "dev_env_file", "dev_backups_dir")
+# A preview glob is matched by the webhook's shell `case` and by Python's fnmatch: only what both read alike.
+PREVIEW_GLOB = re.compile(r"^[A-Za-z0-9._/*?-]+$")
 
 
 class Refused(SystemExit):
@@ -118,6 +120,31 @@ def settings_problems(d) -> list[str]:
         problems.append(f"dev_local_changes={d.dev_local_changes!r}: use stash or fail")
     if d.dev_cpus is not None and cpu_list(d.dev_cpus) is None:
         problems.append(f"dev_cpus={d.dev_cpus!r}: not a CPU list; give systemd's syntax (e.g. 1 or 2-3), or {UNSET}")
+    return problems + preview_settings_problems(d)
+
+
+def preview_settings_problems(d) -> list[str]:
+    problems = []
+    globs = d.preview_branches
+    if not isinstance(globs, list | tuple) or not all(isinstance(g, str) and PREVIEW_GLOB.match(g) for g in globs):
+        problems.append(f"preview_branches={globs!r}: give a list of branch globs of letters, digits, . _ / - * ? "
+                        f"(e.g. [\"v2-*\"]), or [] for no previews")
+    path = str(d.preview_url_path)
+    if not re.fullmatch(r"(/[A-Za-z0-9._-]+)+", path):
+        problems.append(f"preview_url_path={d.preview_url_path!r}: give a path like /mcp/preview (leading /, no trailing /)")
+    elif within(path, str(d.dev_url_path)) or within(str(d.dev_url_path), path):
+        problems.append(f"preview_url_path={path}: inside or around dev_url_path ({d.dev_url_path}); give one of its own, "
+                        f"e.g. /mcp/preview")
+    if not str(d.preview_root).startswith("/") or within(str(d.preview_root), d.dev_home):
+        problems.append(f"preview_root={d.preview_root}: give an absolute path outside dev_home ({d.dev_home}), "
+                        f"e.g. /srv/hacs-previews")
+    for key, least in (("preview_max", 0), ("preview_idle_seconds", 1)):
+        value = getattr(d, key)
+        if not whole_number(value) or value < least:
+            problems.append(f"{key}={value!r}: give a whole number, at least {least}")
+    ttl = d.preview_ttl_days
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl <= 0:
+        problems.append(f"preview_ttl_days={ttl!r}: give a number of days above 0, e.g. 14")
     return problems
 
 

@@ -6,7 +6,8 @@ Boots its own sandbox (BASTION_BENCH_SANDBOX, default bst-bench on 10.213.30.0/2
 figures, stops it. It measures; it asserts nothing. The droplet is 50-150 ms away: each RTT of
 --rtts is simulated by a forwarder on the sandbox's own veth (sandbox/wan.py) that holds every chunk
 for RTT/2 each way; round trips = (time over the link - time direct) / RTT, medians of --runs, for a
-no-op deploy.py, status.py and the verify suite; then production's /health through nginx, p50 and p99,
+no-op deploy.py, status.py and the verify suite; the previews (push to served, verdict, cold start, memory);
+then production's /health through nginx, p50 and p99,
 with the dev server idle and with a hostile commit served (tests/probes/hostile.js: busy loops,
 a memory balloon, a process flood, a disk filler).
 """
@@ -26,7 +27,7 @@ from pathlib import Path
 from sandbox import baseline, rootfs, upstream
 from sandbox.machine import Sandbox
 from sandbox.wan import DelayedLink
-from tests.harness import SERVER, deliver, push_payload, served_commit
+from tests.harness import SERVER, deliver, push_payload, served_commit, status_page
 from tests.settings import REPO, load
 
 PROBES = REPO / "tests" / "probes"
@@ -129,6 +130,80 @@ def push_by_webhook(sandbox: Sandbox, branch: str, pushes: int, lock: bool = Fal
     what = " (package-lock.json changed)" if lock else ""
     return [(f"push to served through nginx by GitHub's webhook{what}, median of {len(latencies)}",
              f"{statistics.median(latencies):.1f} s (min {min(latencies):.1f}, max {max(latencies):.1f})")]
+
+
+def previews(sandbox: Sandbox, env: dict, deploy: list, pushes: int = 5, count: int = 3) -> list:
+    """Previews (issue 29): push to a preview served (a create, then updates), the verdict's own time, the cold
+    start of an idle one through its door, and the memory of `count` of them running idle, then idled out."""
+    s = load()
+    idle = 3
+    done = subprocess.run([*deploy, "--data", f"preview_idle_seconds={idle}"], cwd=REPO, env=env, capture_output=True,
+                          text=True, stdin=subprocess.DEVNULL)
+    if done.returncode:
+        raise SystemExit(f"deploy for the previews failed:\n{done.stdout[-3000:]}")
+    secret = (REPO / s.dev_webhook_secret_file).read_text().strip()
+    door = f"-H @{s.dev_door_bastion_header} --resolve {s.server_name}:443:127.0.0.1"
+
+    def shown(branch: str) -> dict:
+        return next((p for p in status_page(sandbox)["previews"] if p["branch"] == branch), {})
+
+    def served(branch: str, commit: str, within: float = 120):
+        started = time.monotonic()
+        while not (shown(branch).get("commit") == commit and shown(branch).get("verdict") == "passed"):
+            if time.monotonic() - started > within:
+                raise SystemExit(f"preview of {branch} not serving {commit[:12]} within {within} s: {shown(branch)}")
+            time.sleep(0.1)
+
+    def active(slugs: list[str]) -> list[bool]:
+        out = sandbox.ssh(" ".join(f"systemctl is-active --quiet {s.preview_unit}@{slug}.service && echo up || echo down;"
+                                   for slug in slugs)).stdout
+        return [word == "up" for word in out.split()]
+
+    branches = [f"v2-bench{n}-dev" for n in range(count)]
+    latencies = []
+    for n in range(pushes):
+        if n == 0:
+            new = upstream.create_branch(sandbox.upstream_repo, branches[0], s.dev_branch)
+        else:
+            new = upstream.push_commit(sandbox.upstream_repo, branches[0], {"BENCH.md": f"preview push {n}\n"}, f"Bench {n}")
+        pushed = time.monotonic()
+        deliver(sandbox, "push", push_payload(branches[0], new), secret)
+        served(branches[0], new)
+        latencies.append(time.monotonic() - pushed)
+    verdict = sandbox.ssh(f"s=$(date +%s.%N); {s.dev_verdict_script} {s.preview_state_dir}/{branches[0]}/verdict.json "
+                          f">/dev/null; e=$(date +%s.%N); {ELAPSED}").stdout.strip()
+    cold = []
+    for _ in range(pushes):
+        while any(active(branches[:1])):
+            time.sleep(0.2)
+        started = time.monotonic()
+        sandbox.ssh(f"curl -skf {door} https://{s.server_name}{s.preview_url_path}/{branches[0]}/health >/dev/null")
+        cold.append(time.monotonic() - started)
+    for branch in branches[1:]:
+        upstream.create_branch(sandbox.upstream_repo, branch, s.dev_branch)
+    sandbox.ssh(f"systemctl start {s.preview_reconcile_unit}.service")
+    sandbox.ssh(" & ".join(f"curl -skf {door} https://{s.server_name}{s.preview_url_path}/{b}/health >/dev/null"
+                           for b in branches) + "; wait")
+    memory = sandbox.ssh(" ; ".join(f"systemctl show -p MemoryCurrent --value {s.preview_unit}@{b}.service"
+                                    for b in branches)).stdout.split()
+    running = sum(int(m) for m in memory if m.isdigit()) / 2**20
+    started = time.monotonic()
+    while any(active(branches)):
+        time.sleep(0.2)
+    stopped = time.monotonic() - started
+    memory = sandbox.ssh(" ; ".join(f"systemctl show -p MemoryCurrent --value {s.preview_unit}@{b}.service"
+                                    for b in branches)).stdout.split()
+    after = sum(int(m) for m in memory if m.isdigit()) / 2**20
+    for branch in branches:
+        upstream.delete_branch(sandbox.upstream_repo, branch)
+    sandbox.ssh(f"systemctl start {s.preview_reconcile_unit}.service")
+    return [(f"push to a preview served and judged (webhook), median of {len(latencies)}",
+             f"{statistics.median(latencies):.1f} s (first, a create: {latencies[0]:.1f}; max {max(latencies):.1f})"),
+            ("a preview's verdict (tools/list, schemas, one call; through nginx)", f"{float(verdict):.2f} s"),
+            (f"cold start of an idle preview through its door, median of {len(cold)}",
+             f"{statistics.median(cold):.2f} s (max {max(cold):.2f})"),
+            (f"memory of {count} previews: running idle / after preview_idle_seconds={idle}",
+             f"{running:.0f} MB / {after:.0f} MB (all stopped {stopped:.1f} s after the last request)")]
 
 
 def install_before_and_after(sandbox: Sandbox) -> list:
@@ -253,6 +328,7 @@ def main():
         rows += push_by_webhook(sandbox, branch, args.pushes)
         rows += push_by_webhook(sandbox, branch, args.pushes, lock=True)
         rows += install_before_and_after(sandbox)
+        rows += previews(sandbox, env, deploy)
         rows += production_snapshot_cost(sandbox)
         rows += production_under_a_hostile_commit(sandbox, env, deploy, branch)
     finally:

@@ -99,6 +99,22 @@ def status(sandbox: Sandbox, fmt: str = "json", *args: str):
     return json.JSONDecoder().raw_decode(run.stdout)[0] if fmt == "json" else run.stdout
 
 
+def status_page(sandbox: Sandbox) -> dict:
+    """The team's status page (dev_url_path/_deploy/status), through the door."""
+    s = getattr(sandbox, "settings", load())
+    return json.loads(sandbox.ssh(f"curl -sk {door(sandbox)} --resolve {s.server_name}:443:127.0.0.1 "
+                                  f"https://{s.server_name}{s.dev_url_path}/_deploy/status").stdout)
+
+
+def bootstrap_at(sandbox: Sandbox, path: str, name: str) -> str:
+    """A new instance through another endpoint than the dev environment's (a preview's path) running main."""
+    return call_tool(sandbox, "bootstrap", {"name": name}, path=path)["instanceId"]
+
+
+def instances_at(sandbox: Sandbox, path: str) -> list[str]:
+    return [i["instanceId"] for i in call_tool(sandbox, "get_all_instances", path=path)["instances"]]
+
+
 def bootstrap(sandbox: Sandbox, name: str) -> str:
     """A new instance through the dev endpoint, by the tool of the branch it serves (main renamed
     bootstrap_v2 to bootstrap); its id."""

@@ -61,11 +61,11 @@ def test_a_signed_push_is_served_in_seconds_and_bad_deliveries_change_nothing(re
     other = upstream.push_commit(sb.upstream_repo, s.dev_branch, {"NEWS.md": "not delivered\n"}, "Not delivered")
     wrong_secret = harness.deliver(sb, "push", harness.push_payload(s.dev_branch, other), "not-the-secret")
     unsigned = harness.deliver(sb, "push", harness.push_payload(s.dev_branch, other), None)
-    branch = harness.deliver(sb, "push", harness.push_payload("v2-messaging-dev", other), sb.secret)
+    branch = harness.deliver(sb, "push", harness.push_payload("feature-messaging", other), sb.secret)
     ping = harness.deliver(sb, "ping", {"zen": "Keep it logically awesome.", "hook_id": 412345}, sb.secret)
     big = harness.deliver(sb, "push", harness.push_payload(s.dev_branch, other), sb.secret, padding=2 << 20)
     assert wrong_secret[0] == unsigned[0] == 403
-    assert branch[0] == 200 and branch[1].startswith("ignored: a push to refs/heads/v2-messaging-dev")
+    assert branch[0] == 200 and branch[1].startswith("ignored: a push to refs/heads/feature-messaging")
     assert ping[0] == 200 and ping[1].startswith("ignored: a ping event")
     assert big[0] == 413
     # The flood comes from an address of its own (the sandbox's): nginx limits each client apart, so it is

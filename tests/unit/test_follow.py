@@ -233,3 +233,15 @@ def test_a_commit_a_deploy_served_is_judged_once_and_kept():
     follow.follow(host)
     follow.follow(host)
     assert host.judged == {GOOD: "passed"} and host.restarts == []
+
+
+@pytest.mark.parametrize("lines, reason", [
+    (["file:///srv/app/server.js:3", "Error: broken on purpose", "    at x"], "Error: broken on purpose"),
+    (["node:internal/errors:496", "    ErrorCaptureStackTrace(err);", "Error [ERR_MODULE_NOT_FOUND]: Cannot find module "
+      "'/srv/app/src/memory.js' imported from /srv/app/src/server.js"],
+     "Error [ERR_MODULE_NOT_FOUND]: Cannot find module '/srv/app/src/memory.js' imported from /srv/app/src/server.js"),
+    (["TypeError: x is not a function"], "TypeError: x is not a function"),
+])
+def test_a_crash_is_named_by_its_first_error_line_node_codes_included(lines, reason):
+    """2026-03-17: a module not committed crashed production; its reason names the file, as node says it."""
+    assert follow.first_error(lines) == reason
