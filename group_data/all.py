@@ -346,6 +346,12 @@ preview_idle_seconds = 300
 preview_max = 3
 # A preview with no push for this many days is retired like a deleted branch; its next push brings it back.
 preview_ttl_days = 14
+# The team's own check, after the verdict of every preview's commit (e.g. "node tests/api/run-all.js"): a shell
+# command run in the preview's checkout and network namespace, with its containment, API_URL (and MCP_URL) its
+# server's address there; a non-zero exit fails the verdict (its last lines recorded) and the commit is rolled
+# back. None: the verdict alone.
+preview_check_command = None
+preview_check_timeout_seconds = 300
 
 # --- The door: who may call the dev environment ------------------------------------------------
 # The app authenticates nothing (a caller without Authorization passes; shared/notes/team-2026.md), so

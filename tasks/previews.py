@@ -14,7 +14,7 @@ from tasks import REPO, jinja, template, units
 from tasks.backup_rules import local_repository
 
 PREVIEW_UNITS = ["hacs-preview@.service", "hacs-preview-door@.socket", "hacs-preview-door@.service",
-                 "hacs-preview-fetch@.service", "hacs-preview-install@.service"]
+                 "hacs-preview-fetch@.service", "hacs-preview-install@.service", "hacs-preview-check@.service"]
 CATALOG = "/usr/local/share/bastion/preview-catalog.tar"
 
 

@@ -142,6 +142,12 @@ def preview_settings_problems(d) -> list[str]:
         value = getattr(d, key)
         if not whole_number(value) or value < least:
             problems.append(f"{key}={value!r}: give a whole number, at least {least}")
+    check = d.preview_check_command
+    if check is not None and (not isinstance(check, str) or not check.strip() or UNIT_UNSAFE.search(check)):
+        problems.append(f"preview_check_command={check!r}: give one command line without quotes, backslashes, % "
+                        f"or line breaks (a longer one as a script of the branch, e.g. sh tests/api/run.sh), or {UNSET}")
+    if not whole_number(d.preview_check_timeout_seconds) or d.preview_check_timeout_seconds < 1:
+        problems.append(f"preview_check_timeout_seconds={d.preview_check_timeout_seconds!r}: give a whole number, at least 1")
     ttl = d.preview_ttl_days
     if isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl <= 0:
         problems.append(f"preview_ttl_days={ttl!r}: give a number of days above 0, e.g. 14")

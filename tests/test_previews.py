@@ -169,9 +169,28 @@ def test_an_incident_pushed_to_a_preview_is_failed_and_rolled_back(sb, incident)
     harness.wait_until(lambda: served(sb, ALPHA, fixed), 120, "the fix served and passed")
 
 
+def test_the_teams_own_check_runs_contained_and_judges_the_commit(sb):
+    """preview_check_command, in the preview's namespace: its server at API_URL answers; production's port does not
+    exist there, so a check that calls it fails, naming the command's exit and its last line, and is rolled back."""
+    settings = ["--data", f"preview_idle_seconds={IDLE_SECONDS}", "--data", "preview_max=1"]
+    production = f"curl -fsS --max-time 3 http://127.0.0.1:{sb.settings.production_port}/health"
+    harness.deployed(sb, *settings, "--data", f"preview_check_command={production}")
+    good = upstream.head(sb.upstream_repo, BETA)
+    bad = upstream.push_commit(sb.upstream_repo, BETA, {"CHECKED.md": "production?\n"}, "Checked against production")
+    deliver(sb, BETA, bad)
+    harness.wait_until(lambda: (status(sb)[BETA]["failed"] or {}).get("commit") == bad, 120, "the check's verdict")
+    look = state(sb, "v2-beta-dev")
+    assert look["deployed"] == good and "preview_check_command failed (exit 7): curl: (7)" in look["reason"], look
+    harness.deployed(sb, *settings, "--data", "preview_check_command=curl -fsS --max-time 3 $API_URL/health")
+    fixed = upstream.push_commit(sb.upstream_repo, BETA, {"CHECKED.md": "its own server\n"}, "Checked against itself")
+    deliver(sb, BETA, fixed)
+    harness.wait_until(lambda: served(sb, BETA, fixed), 120, "the commit the check passed")
+    harness.deployed(sb, *settings)
+
+
 def test_a_deleted_branch_retires_its_preview_and_keeps_its_data(sb):
     s = sb.settings
-    harness.wait_until(lambda: idle(sb, "v2-alpha-dev"), 60, "alpha idle")
+    harness.wait_until(lambda: idle(sb, "v2-alpha-dev") and idle(sb, "v2-beta-dev"), 60, "both idle (preview_max=1)")
     made = harness.bootstrap_at(sb, f"{s.preview_url_path}/v2-alpha-dev", "KeptAfterDeletion")
     upstream.delete_branch(sb.upstream_repo, ALPHA)
     deliver(sb, ALPHA, "0" * 40, deleted=True)

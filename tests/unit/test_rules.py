@@ -51,6 +51,7 @@ BAD_SETTINGS = [
     ("preview_max=two", "preview_max='two': give a whole number, at least 0"),
     ("preview_idle_seconds=0", "preview_idle_seconds=0: give a whole number, at least 1"),
     ("preview_ttl_days=0", "preview_ttl_days=0: give a number of days above 0"),
+    ("preview_check_command=npm test 100%", "preview_check_command='npm test 100%': give one command line without quotes"),
     ("backup_repository=ftp://backup-host/restic", "backup_repository='ftp://backup-host/restic': not a restic repository"),
     ("backup_repository=/srv/hacs-dev/data/restic", "backup_repository=/srv/hacs-dev/data/restic: overlaps dev_data_dir"),
     ("backup_ssh_key=no-such-key", "backup_ssh_key=no-such-key: no such file on this machine"),
