@@ -6,6 +6,7 @@ from tasks import (
     adoption,
     backups,
     bounds,
+    certificates,
     checkout,
     data,
     dependencies,
@@ -43,6 +44,7 @@ data.seed_role_catalog()
 service.run_dev_service(restart_after=code + libraries + restored + adopted)
 door_changes = door.keep_the_door()
 nginx.publish_dev_endpoint(door=door_changes)
+certificates.obtain_dev_certificate()
 health.check_health()
 backups.take_first_backup()
 adoption.confirm_carried_data_is_served(adopted)

@@ -11,12 +11,14 @@ production's newest snapshot (its age and the paths it covers) and its last back
 """
 import json
 import os
+import shlex
 import sys
+import time
 
 from pyinfra import host
 
 from tasks.backup_rules import off_host, snapshot_time
-from tasks.facts import CheckoutGit
+from tasks.facts import CheckoutGit, production
 from tasks.facts import ReportedValues as KeyValues
 
 d = host.data
@@ -35,6 +37,13 @@ holders = host.get_fact(KeyValues, script=(
     f"printf 'holders=%s\\n' \"$(sed -n 's/^[0-9a-f]* \\([^;]*\\);$/\\1/p' {d.dev_door_tokens_file} 2>/dev/null "
     f"| grep -vx bastion | sort | tr '\\n' ' ')\""))
 follow = host.get_fact(KeyValues, script=f"cat {d.bastion_state_dir}/follow.state 2>/dev/null || true")
+# Production's commit and since when it runs, and the last promotion (promote.py).
+promoted = host.get_fact(KeyValues, script=(
+    f"c={shlex.quote(production(d).checkout)}; [ -d \"$c/.git\" ] && echo commit=$(setpriv --reuid=$(stat -c %u \"$c\") "
+    f"--regid=$(stat -c %g \"$c\") --clear-groups env GIT_OPTIONAL_LOCKS=0 git -c core.fsmonitor=false "
+    f"-c core.hooksPath=/dev/null -C \"$c\" rev-parse HEAD 2>/dev/null); "
+    f"systemctl show -p ActiveEnterTimestamp --timestamp=unix {shlex.quote(production(d).unit)}; "
+    f"sed 's/^/last_/' {d.promote_state_dir}/promote.state 2>/dev/null; true"))
 # The previews as the team's status page shows them (the follow path and the reconcile write it).
 page = host.get_fact(KeyValues, script=(
     f"printf 'page=%s\\n' \"$(tr -d '\\n' < {d.dev_status_dir}/status.json 2>/dev/null)\""))
@@ -78,6 +87,11 @@ def number(text):
     return int(text) if text and text.isdigit() else None
 
 
+def since_of(stamp: str):
+    stamp = stamp.lstrip("@")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(stamp))) if stamp.isdigit() and stamp != "0" else None
+
+
 def previews_of(text: str) -> list:
     try:
         return json.loads(text or "{}").get("previews") or []
@@ -105,6 +119,13 @@ report = {
     },
     "door": {"token_holders": (holders.get("holders") or "").split()},
     "previews": previews_of(page.get("page", "")),
+    "production": {
+        "commit": promoted.get("commit") or None,
+        "since": since_of(promoted.get("ActiveEnterTimestamp", "")),
+        "last_promotion": ({key: promoted.get(f"last_{key}") for key in ("outcome", "from", "to", "by", "snapshot",
+                                                                        "outage_ms", "reason", "finished_at")}
+                           if promoted.get("last_phase") else None),
+    },
     "health_through_nginx": {
         "url": f"https://{d.server_name}{d.dev_url_path}/health",
         "healthy": served.get("status") == "healthy" and str(served.get("port")) == str(d.dev_port),
@@ -169,6 +190,12 @@ else:
     ]
     if sync and sync.get("failed_commit"):
         lines.append(f"  failed     {short(sync['failed_commit'])}: {sync.get('reason') or 'no reason recorded'}")
+    now = report["production"]
+    last = now["last_promotion"]
+    lines.append(f"  production {short(now['commit'])} since {now['since'] or '?'}"
+                 + (f"; last promotion {last['outcome']}: {short(last['from'])} -> {short(last['to'])} at "
+                    f"{last['finished_at'] or '?'}" + (f" ({last['reason']})" if last.get("reason") else "")
+                    if last else "; never promoted by bastion"))
     for preview in report["previews"]:
         lines.append(f"  preview    {preview['branch']} at {preview['url']}: {short(preview['commit'])} {preview['state']}, "
                      f"verdict {preview['verdict'] or 'none'}"

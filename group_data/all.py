@@ -35,6 +35,9 @@ production_tls_obtain = False
 production_acme_server = None      # the ACME directory; None: Let's Encrypt's (the tests give pebble's)
 production_acme_ca_bundle = None   # a CA file on this machine for the ACME server's own TLS (pebble's); None: the system's
 production_acme_email = None       # for Let's Encrypt's expiry mail; None: registered without one
+# A host without production (the previews' droplet of their own) takes these settings too: deploy.py installs
+# certbot and obtains server_name's certificate for the dev site of its own.
+tls_obtain_packages = ["certbot", "python3-certbot-nginx"]   # certbot's package brings its renewal timer
 # The droplet's second site: static files, its own certificate. Its file is named after the domain;
 # it sorts after smoothcurves-nexus, which so stays the default 443 server (the team's proxy client
 # sends the IP as Host).
@@ -91,6 +94,19 @@ production_not_rebuilt = {
     "webhook.service and /etc/webhook.conf": "the team's paula-deploy hook and its secret",
     "/mnt/paula/public": "the Paula repository, cloned by its own hook",
 }
+
+# --- Promote: production moves to a proven commit (promote.py; the operator runs it) ---------------------
+# For one run: the commit production moves to, a SHA (full or short) or a branch name meaning the commit served
+# now (dev_branch: the dev environment's; a preview's branch: that preview's). Only a commit whose verdict on
+# this host is passed (the dev environment's or a preview's), on production_branch, descending from
+# production's commit: anything else is refused before any change.
+promote = None
+# After the restart, production must answer /health and tools/list through nginx, and pass the verdict, within
+# this long; else it goes back to the commit before (and its node_modules), restarted and checked again.
+promote_health_timeout_seconds = 60
+promote_ping_url = None      # healthchecks.io's convention: URL on a promotion, URL/fail on a rollback or a failure
+# What bastion remembers of each promotion (key=value; status.py and the status page read the last one).
+promote_state_dir = "/var/lib/bastion/promote"
 
 # --- Packages --------------------------------------------------------------------------------
 # Distribution packages only: the droplet's Ubuntu and the sandbox's Debian both carry them.

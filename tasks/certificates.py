@@ -1,14 +1,19 @@
 """The certificates production.py serves: Let's Encrypt's when the host has them, a self-signed one named so
 when it has none, and on a host that will have them within this run (a restore of certbot's state, or
-certbot itself) the site chosen on the host once they are there."""
+certbot itself) the site chosen on the host once they are there. On a host without production, deploy.py's dev
+site of its own gets its certificate from certbot the same way (obtain_dev_certificate)."""
 from pathlib import Path
 
 from pyinfra import host, logger
-from pyinfra.api import operation
-from pyinfra.operations import files, server
+from pyinfra.api import deploy, operation
+from pyinfra.facts.deb import DebPackages
+from pyinfra.facts.files import File
+from pyinfra.operations import apt, files, server, systemd
 
-from tasks import template
-from tasks.nginx import certificate_for, has_certificate, self_signed_for
+from tasks import template, units
+from tasks.facts import production
+from tasks.nginx import certificate_for, has_certificate, reload_nginx, self_signed_for
+from tasks.operator_secrets import local_file
 from tasks.output import reported
 
 
@@ -64,3 +69,42 @@ def certificates_from_certbot(names: dict[str, str], server_url: str | None, ca_
                        f"-d {name} 2>&1) || {{ echo \"production_tls_obtain: certbot could not get {name}'s certificate "
                        f"(does DNS point here?): $(printf '%s\\n' \"$out\" | grep -vE '^ *$|^Saving debug' | tail -n 3 "
                        f"| tr '\\n' ' ')\"; exit 1; }}; echo \"certificate for {name} obtained\"; }}")
+
+
+def acme_ca_bundle(d) -> str | None:
+    """The ACME server's CA on the host, for certbot and its timer, when the server is not Let's Encrypt's."""
+    if not d.production_acme_ca_bundle:
+        return None
+    bundle = f"{d.backup_config_dir}/acme-ca.pem"
+    files.put(name="The ACME server's CA, for certbot", src=str(local_file("production_acme_ca_bundle")), dest=bundle,
+              mode="644")
+    dropin = files.template(name="certbot's timer trusts it too",
+                            src=template("etc/systemd/system/certbot.service.d/bastion-acme-ca.conf.j2"),
+                            dest="/etc/systemd/system/certbot.service.d/bastion-acme-ca.conf", mode="644", bundle=bundle)
+    units.reload_if_changed([dropin], "certbot's unit")
+    return bundle
+
+
+@deploy("The dev site's certificate")
+def obtain_dev_certificate():
+    """A host without production (the team's previews on a droplet of their own): once DNS points here
+    (production_tls_obtain, as for production.py), certbot obtains server_name's certificate and the dev site
+    of its own serves it; certbot's timer renews it."""
+    d = host.data
+    if not d.production_tls_obtain or host.get_fact(File, path=production(d).site):
+        return
+    missing = [name for name in d.tls_obtain_packages if name not in host.get_fact(DebPackages)]
+    apt.packages(name="certbot and its nginx plugin", packages=d.tls_obtain_packages, update=bool(missing),
+                 cache_time=d.apt_cache_max_age_seconds)
+    if not has_certificate(d.tls_certificate):
+        obtained = certificates_from_certbot(
+            name=f"Certificate from certbot for {d.server_name}", names={d.server_name: d.tls_certificate},
+            server_url=d.production_acme_server, ca_bundle=acme_ca_bundle(d), email=d.production_acme_email)
+        key = str(Path(d.tls_certificate).with_name("privkey.pem"))
+        site = files.template(name="Dev site with its Let's Encrypt certificate",
+                              src=template("etc/nginx/sites-available/hacs-dev.j2"), dest=d.dev_nginx_site,
+                              certificate=d.tls_certificate, certificate_key=key, self_signed=False, user="root", group="root",
+                              mode="644", _if=obtained.did_change)
+        server.shell(name="nginx -t, with the certificate", commands=["nginx -t"], _if=site.did_change)
+        reload_nginx(site.did_change, [d.dev_nginx_site], why=", serving the certificate certbot obtained")
+    systemd.service(name="certbot's renewal timer", service="certbot.timer", running=True, enabled=True)

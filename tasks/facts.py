@@ -303,3 +303,16 @@ class CheckoutGit(KeyValues):
                         url=f"owner_git {quoted} config --get remote.origin.url 2>/dev/null",
                         origin=f"owner_git {quoted} ls-remote origin refs/heads/{shlex.quote(branch)} 2>/dev/null "
                                "| cut -f1 | head -n 1")
+
+
+class PromoteFacts(KeyValues):
+    """What promote.py decides on (tasks/commands/promote-facts.sh says what): read as the checkouts' owners."""
+
+    def command(self, production_checkout, production_branch, dev_checkout, dev_branch, dev_commit_file, state_dir,
+                preview_state_dir, promote_state, target, app_writes, backup_script, restic):
+        return OWNER_GIT + with_values(
+            (COMMANDS / "promote-facts.sh").read_text(), production_checkout=production_checkout,
+            production_branch=production_branch, dev_checkout=dev_checkout, dev_branch=dev_branch,
+            dev_commit_file=dev_commit_file, state_dir=state_dir, preview_state_dir=preview_state_dir,
+            promote_state=promote_state, target=target, app_writes=" ".join(app_writes), backup_script=backup_script,
+            restic=restic)

@@ -4,6 +4,7 @@ from pyinfra.facts.files import File
 from pyinfra.operations import files, server
 
 from tasks import REPO, jinja, template, units
+from tasks.facts import production
 
 
 @deploy("Follow the branch")
@@ -18,7 +19,7 @@ def follow_branch():
                    dest=d.dev_follow_config, user="root", group="root", mode="644")
     # What the team reads at dev_url_path/_deploy/status: written after each look, here once if there is none.
     status = files.template(name=f"Script {d.dev_status_script}", src=template("usr/local/sbin/hacs-dev-status.j2"),
-                            dest=d.dev_status_script, user="root", group="root", mode="755")
+                            dest=d.dev_status_script, user="root", group="root", mode="755", production=production(d))
     files.directory(name="The status page's directory (nginx reads it)", path=d.dev_status_dir, mode="755")
     if not host.get_fact(File, path=f"{d.dev_status_dir}/status.json"):
         server.shell(name="The status page, first written", commands=[d.dev_status_script])

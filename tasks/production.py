@@ -14,12 +14,11 @@ from batchssh import read_only
 from tasks import template, units
 from tasks.backup_rules import backup_settings_problems, snapshot_text
 from tasks.backups import backup_host_problems
-from tasks.certificates import certificates_from_certbot, chosen_site, site_with_certificate
+from tasks.certificates import acme_ca_bundle, certificates_from_certbot, chosen_site, site_with_certificate
 from tasks.deploy_run import run_script
 from tasks.facts import DirectoryEntries, production
 from tasks.health import quote
 from tasks.nginx import has_certificate, reload_nginx
-from tasks.operator_secrets import local_file
 from tasks.rules import refuse, tls_settings_problems
 
 BUILT_MARK = "production-built-by-bastion"
@@ -162,19 +161,10 @@ def publish_sites(d, certificates_may_come: bool):
     nginx_reloaded_after(sites, "")
     if not d.production_tls_obtain:
         return
-    bundle = None
-    if d.production_acme_ca_bundle:
-        bundle = f"{d.backup_config_dir}/acme-ca.pem"
-        files.put(name="The ACME server's CA, for certbot", src=str(local_file("production_acme_ca_bundle")), dest=bundle,
-                  mode="644")
-        dropin = files.template(name="certbot's timer trusts it too",
-                                src=template("etc/systemd/system/certbot.service.d/bastion-acme-ca.conf.j2"),
-                                dest="/etc/systemd/system/certbot.service.d/bastion-acme-ca.conf", mode="644", bundle=bundle)
-        units.reload_if_changed([dropin], "certbot's unit")
     obtained = certificates_from_certbot(
         name="Certificates from certbot for the names the host has none of",
         names={name: letsencrypt for name, (letsencrypt, *_rest) in names.items()},
-        server_url=d.production_acme_server, ca_bundle=bundle, email=d.production_acme_email)
+        server_url=d.production_acme_server, ca_bundle=acme_ca_bundle(d), email=d.production_acme_email)
     chosen = [chosen_site(name, site, letsencrypt, _if=obtained.did_change)
               for name, (letsencrypt, site, *_rest) in names.items() if not has_certificate(letsencrypt)]
     nginx_reloaded_after(chosen, ", serving the certificates certbot obtained")

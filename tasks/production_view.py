@@ -144,6 +144,8 @@ def learn(d, report: dict) -> Production:
     nexus = nginx_text.serving(servers, d.server_name)
     art = nginx_text.serving(servers, d.production_art_server_name)
     view.site = available(nexus) if nexus and d.server_name in nexus.names else None
+    if view.site == d.dev_nginx_site:
+        view.site = None  # a host without production: the dev environment's own site serves the name, not production
     view.art_site = available(art) if art and d.production_art_server_name in art.names else None
     view.default_site = available(nginx_text.default_server(servers))
 

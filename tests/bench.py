@@ -206,6 +206,27 @@ def previews(sandbox: Sandbox, env: dict, deploy: list, pushes: int = 5, count: 
              f"{running:.0f} MB / {after:.0f} MB (all stopped {stopped:.1f} s after the last request)")]
 
 
+def cold_over_the_wan(sandbox: Sandbox, env: dict, rtts: list[int]) -> list[tuple[str, str]]:
+    """A cold converge (pristine production baseline to healthy) through links of each RTT: its time, and its round
+    trips as the extra time over the direct one divided by the RTT (issue 32's count)."""
+    deploy = [PYINFRA, "-y", "inventory.py", "deploy.py"]
+    rows, direct = [], None
+    with tempfile.TemporaryDirectory() as work:
+        for rtt in rtts:
+            baseline.up(sandbox)
+            with DelayedLink(sandbox.host_address, sandbox.address, rtt_ms=rtt, lifetime=1800) as link:
+                link_env, _ = through_link(sandbox, link, env, Path(work))
+                seconds, done, counts = counted(deploy, link_env)
+            if done.returncode != 0:
+                raise SystemExit(f"cold converge failed over {rtt} ms:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+            if rtt == 0:
+                direct = seconds
+            trips = f", {(seconds - direct) / (rtt / 1000):.0f} round trips" if rtt and direct is not None else ""
+            rows.append((f"cold converge at {rtt} ms RTT", f"{seconds:.1f} s{trips}; {counts.get('remote_commands', '?')} "
+                                                           f"remote commands, {counts.get('file_transfers', '?')} uploads"))
+    return rows
+
+
 def install_before_and_after(sandbox: Sandbox) -> list:
     """The dependency install alone, warm npm cache: as it ran before issue 28 (one npm ci as the service user,
     the host's network, scripts and all; here on a copy of package.json and the lockfile, never on a commit's
@@ -331,6 +352,7 @@ def main():
         rows += previews(sandbox, env, deploy)
         rows += production_snapshot_cost(sandbox)
         rows += production_under_a_hostile_commit(sandbox, env, deploy, branch)
+        rows += cold_over_the_wan(sandbox, env, sorted(set([0, *rtts])))
     finally:
         sandbox.down(quiet=True)
 

@@ -63,11 +63,13 @@ def deploy(sandbox: Sandbox, *args: str, deploy_file: str = "deploy.py", env: di
     return Run(done.returncode, time.monotonic() - started, done.stdout, done.stderr)
 
 
-def wait_until(predicate, limit: float, what: str = "the condition") -> float:
-    """Until the predicate holds (evidence), failing after limit seconds; how long it took."""
+def wait_until(predicate, limit: float, what: str = "the condition", explain=None) -> float:
+    """Until the predicate holds (evidence), failing after limit seconds; how long it took. explain: what the
+    failure shows besides (a journal), so a run that fails once says why."""
     started = time.monotonic()
     while not predicate():
-        assert time.monotonic() - started < limit, f"{what}: not within {limit} s"
+        if time.monotonic() - started >= limit:
+            raise AssertionError(f"{what}: not within {limit} s" + (f"\n{explain()}" if explain else ""))
         time.sleep(0.25)
     return time.monotonic() - started
 

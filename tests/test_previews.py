@@ -81,6 +81,18 @@ def deliver(sb, branch: str, commit: str, deleted: bool = False) -> float:
     return time.monotonic()
 
 
+def journal(sb, since: str):
+    """What the reconcile and the previews' units said since a moment (for a failure's message)."""
+    s = sb.settings
+    return lambda: sb.ssh(f"journalctl -q --no-pager -o short-precise --since '{since}' -u {s.preview_reconcile_unit} "
+                          f"-u '{s.preview_unit}@*' -u '{s.preview_unit}-door@*' -u {s.dev_webhook_unit} -u "
+                          f"{s.preview_reconcile_unit}.path | tail -n 80", check=False).stdout
+
+
+def now(sb) -> str:
+    return sb.ssh("date '+%F %T'").stdout.strip()
+
+
 def served(sb, branch: str, commit: str) -> bool:
     shown = status(sb).get(branch) or {}
     return shown.get("commit") == commit and shown.get("verdict") == "passed"
@@ -155,10 +167,11 @@ def test_an_incident_pushed_to_a_preview_is_failed_and_rolled_back(sb, incident)
     good = upstream.head(sb.upstream_repo, ALPHA)
     files = {path: upstream.read_file(sb.upstream_repo, ALPHA, path) for path in changes}
     broken = {path: with_line(files[path], line, at_end=path == TOOLS) for path, line in changes.items()}
+    since = now(sb)
     bad = upstream.push_commit(sb.upstream_repo, ALPHA, broken, incident)
     deliver(sb, ALPHA, bad)
     harness.wait_until(lambda: (status(sb)[ALPHA]["failed"] or {}).get("commit") == bad, 120,
-                       "the verdict on the commit, on the status page")
+                       "the verdict on the commit, on the status page", journal(sb, since))
     look = state(sb, "v2-alpha-dev")
     assert look["outcome"] == "rolled-back" and look["deployed"] == good, look
     assert look["reason"].startswith(prefix) and cause in look["reason"], look
@@ -166,7 +179,7 @@ def test_an_incident_pushed_to_a_preview_is_failed_and_rolled_back(sb, incident)
     assert shown["commit"] == good and shown["failed"]["commit"] == bad and cause in shown["failed"]["reason"], shown
     fixed = upstream.push_commit(sb.upstream_repo, ALPHA, files, f"Fix: {incident}")
     deliver(sb, ALPHA, fixed)
-    harness.wait_until(lambda: served(sb, ALPHA, fixed), 120, "the fix served and passed")
+    harness.wait_until(lambda: served(sb, ALPHA, fixed), 120, "the fix served and passed", journal(sb, since))
 
 
 def test_the_teams_own_check_runs_contained_and_judges_the_commit(sb):

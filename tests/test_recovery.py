@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from sandbox import baseline
+from sandbox import baseline, upstream
 from sandbox.machine import Sandbox
 from tasks.backup_rules import snapshot_time
 from tests import harness
@@ -58,7 +58,7 @@ def wait_for_backups_after_the_write(sandbox, units: list[str], written: float, 
                 f"while systemctl is-active --quiet {' '.join(f'{unit}.service' for unit in units)}; do sleep 0.2; done")
 
 
-def test_drill_the_droplet_dies_and_a_blank_host_is_rebuilt_from_the_backup_host(pristine, blank, vault, settings,
+def test_drill_the_droplet_dies_and_a_blank_host_is_rebuilt_from_the_backup_host(pristine, blank, vault, acme, settings,
                                                                                   figures):
     """The real disaster: nobody takes a last backup. Sandbox A runs with hourly backups (every 20 s
     here) into the backup host; data is written through /mcp/dev; A dies; blank sandbox B is rebuilt
@@ -111,6 +111,26 @@ def test_drill_the_droplet_dies_and_a_blank_host_is_rebuilt_from_the_backup_host
     assert late.returncode != 0
     assert "run production.py before deploy.py on a new host, or remove that site" in late.output
     assert harness.changed_since_mark(blank) == []
+
+    # Beyond one droplet (issue 29): a host without production (the team's previews on a droplet of their own)
+    # serves the dev environment and a preview under its own name, with the certificate certbot obtains once DNS
+    # points here.
+    acme.point(blank.address)
+    tls = harness.deploy(blank, *vault.settings("drill"), "--data", f"dev_repo_url={blank.upstream_url}",
+                         *acme.settings(), env=harness.by_address(blank))
+    assert tls.returncode == 0, tls.output[-5000:]
+    roots = acme.roots()
+    verified = served_chain_verifies(blank, settings.server_name, roots).stdout
+    assert "Verify return code: 0 (ok)" in verified, (verified, tls.output[-5000:])
+    branch = "v2-own-host-dev"
+    upstream.create_branch(blank.upstream_repo, branch, settings.dev_branch)
+    blank.ssh(f"systemctl start {settings.preview_reconcile_unit}.service")
+    blank.ssh(f"cat > /tmp/roots.pem <<'EOF'\n{roots}\nEOF")
+    for path in (f"{settings.dev_url_path}/health", f"{settings.preview_url_path}/{branch}/health"):
+        reply = blank.ssh(f"curl -sf --cacert /tmp/roots.pem -H @{settings.dev_door_bastion_header} "
+                          f"--resolve {settings.server_name}:443:127.0.0.1 https://{settings.server_name}{path}",
+                          check=False)
+        assert reply.returncode == 0 and '"healthy"' in reply.stdout, (path, reply.stderr)
 
 
 def production_unit(sandbox, settings) -> dict:

@@ -1,12 +1,14 @@
 """Which branches get a preview, under which name, and what the reconcile does (files/usr/local/sbin/hacs-previews),
-offline. Issue 29: the decisions only; the effects on the host are not wired yet."""
+offline; the effects are proven on the sandbox (tests/test_previews.py)."""
 import importlib.machinery
 import importlib.util
 import sys
+import tarfile
 
 import pytest
 
 from tasks import REPO
+from tasks.previews import catalog_archive
 
 loader = importlib.machinery.SourceFileLoader("previews", str(REPO / "files/usr/local/sbin/hacs-previews"))
 spec = importlib.util.spec_from_loader("previews", loader)
@@ -85,3 +87,15 @@ def test_a_branch_that_no_longer_matches_is_retired():
 def test_preview_max_admits_up_to_the_limit_and_names_it_beyond():
     assert previews.admitted(1, 2) == (True, "")
     assert previews.admitted(2, 2) == (False, "2 previews run, preview_max=2: try again when one idles out")
+
+
+def test_the_catalog_a_preview_starts_with_is_the_same_bytes_for_the_same_files(tmp_path):
+    """One upload, and none when nothing changed: the archive depends on the files alone (not their times)."""
+    (tmp_path / "roles" / "Designer").mkdir(parents=True)
+    (tmp_path / "roles" / "Designer" / "role.json").write_text('{"name": "Designer"}')
+    (tmp_path / "README.md").write_text("not part of it")
+    first = catalog_archive(tmp_path).getvalue()
+    (tmp_path / "roles" / "Designer" / "role.json").touch()
+    assert catalog_archive(tmp_path).getvalue() == first
+    with tarfile.open(fileobj=catalog_archive(tmp_path)) as tar:
+        assert tar.getnames() == ["roles/Designer/role.json"]

@@ -88,3 +88,13 @@ def test_on_the_diarys_droplet_its_production_paths_are_not_leftovers():
     assert f"{VOLUME}/production-data" not in defaults_on_the_old_host.leftovers
     assert f"{VOLUME}/production" not in defaults_on_the_old_host.leftovers
     assert f"{VOLUME}/v2-dev" in defaults_on_the_old_host.leftovers
+
+
+def test_on_a_host_without_production_the_dev_sites_own_server_block_is_not_productions():
+    """A droplet of the previews' own (no production): nginx serves the name from bastion's dev site, which a
+    second deploy must not take for production's (it would include the dev snippet in it, and keep certbot away)."""
+    dev_site = "server {\n    listen 443 ssl;\n    server_name smoothcurves.nexus;\n}\n"
+    report = ["@@ unit", "LoadState=not-found", "@@ nginx", *nginx_dump({"hacs-dev": dev_site}).splitlines(),
+              "@@ enabled", "/etc/nginx/sites-enabled/hacs-dev\t/etc/nginx/sites-available/hacs-dev"]
+    view = production_view.learn(load(), production_view.parse_report(report))
+    assert view.site == "/etc/nginx/sites-available/smoothcurves-nexus" and view.differences == []
