@@ -25,7 +25,7 @@ from tests.settings import REPO
 INTERRUPTED = 2  # pytest's exit code for a session stopped by an interrupt
 # Files, or single tests where a file's share would tip the balance of the two sessions.
 DRILLS = ["tests/test_backup_host.py", "tests/test_backups.py", "tests/test_certificates.py", "tests/test_recovery.py",
-          "tests/test_production.py"]
+          "tests/test_production.py", "tests/test_promote.py"]
 # The drills' scratch and blank sandboxes: other names and subnets than the droplets' (conftest's defaults).
 DRILLS_ENV = {"BASTION_TEST_SCRATCH": "bst-drills", "BASTION_TEST_SCRATCH_SUBNET": "10.213.32.0/24",
               "BASTION_TEST_BLANK": "bst-dblank", "BASTION_TEST_BLANK_SUBNET": "10.213.33.0/24"}
