@@ -35,6 +35,16 @@ def proven(sb, files: dict, message: str) -> str:
     return commit
 
 
+def proven_release(sb, version: str, message: str) -> str:
+    """A release: package.json and its lockfile at a new version (the install a promotion runs), proven in dev."""
+    branch = sb.settings.dev_branch
+    lock = json.loads(upstream.read_file(sb.upstream_repo, branch, "package-lock.json"))
+    package = json.loads(upstream.read_file(sb.upstream_repo, branch, "package.json"))
+    package["version"] = lock["version"] = lock["packages"][""]["version"] = version
+    return proven(sb, {"package.json": json.dumps(package, indent=2) + "\n",
+                       "package-lock.json": json.dumps(lock, indent=2) + "\n"}, message)
+
+
 def promote(sb, target: str) -> harness.Run:
     return harness.deploy(sb, "--data", f"promote={target}", deploy_file="promote.py")
 
@@ -67,11 +77,7 @@ def manifest(sb) -> dict:
 def test_a_commit_proven_in_dev_goes_to_production_with_its_install_a_snapshot_and_one_restart(sb, figures):
     s = sb.settings
     before, manifest_before = production_runs(sb), manifest(sb)
-    lock = json.loads(upstream.read_file(sb.upstream_repo, s.dev_branch, "package-lock.json"))
-    package = json.loads(upstream.read_file(sb.upstream_repo, s.dev_branch, "package.json"))
-    package["version"] = lock["version"] = lock["packages"][""]["version"] = "2.0.1-promoted"
-    new = proven(sb, {"package.json": json.dumps(package, indent=2) + "\n",
-                      "package-lock.json": json.dumps(lock, indent=2) + "\n"}, "A release with its lockfile changed")
+    new = proven_release(sb, "2.0.1-promoted", "A release with its lockfile changed")
     assert harness.served_commit(sb) == new
     run = promote(sb, s.dev_branch)
     assert run.returncode == 0, run.output[-4000:]
@@ -142,11 +148,7 @@ def test_a_commit_that_fails_only_in_production_is_rolled_back_on_its_own(sb, fi
 
 def test_a_promotion_killed_after_the_fast_forward_is_finished_by_the_next_run(sb, figures):
     s = sb.settings
-    lock = json.loads(upstream.read_file(sb.upstream_repo, s.dev_branch, "package-lock.json"))
-    package = json.loads(upstream.read_file(sb.upstream_repo, s.dev_branch, "package.json"))
-    package["version"] = lock["version"] = lock["packages"][""]["version"] = "2.0.2-killed"
-    new = proven(sb, {"package.json": json.dumps(package, indent=2) + "\n",
-                      "package-lock.json": json.dumps(lock, indent=2) + "\n"}, "A release, promoted twice")
+    new = proven_release(sb, "2.0.2-killed", "A release, promoted twice")
     assert harness.served_commit(sb) == new
     # Killed on the host (as the connection's loss would not: the host program runs on) while npm ci installs,
     # between the fast-forward and the restart.
