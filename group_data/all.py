@@ -104,6 +104,7 @@ promote = None
 # After the restart, production must answer /health and tools/list through nginx, and pass the verdict, within
 # this long; else it goes back to the commit before (and its node_modules), restarted and checked again.
 promote_health_timeout_seconds = 60
+promote_fetch_timeout_seconds = 120  # production's git fetch of origin: a remote that never answers fails the run
 promote_ping_url = None      # healthchecks.io's convention: URL on a promotion, URL/fail on a rollback or a failure
 # What bastion remembers of each promotion (key=value; status.py and the status page read the last one).
 promote_state_dir = "/var/lib/bastion/promote"

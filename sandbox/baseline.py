@@ -78,6 +78,21 @@ def up(sandbox: Sandbox) -> Sandbox:
     what it lacks in its checkout (data/, certs/: the stand-in, as the real app), and a test that marks the
     time to see what changed must not see production's own start (a full run under load did)."""
     sandbox.up([ensure_layer(sandbox)])
+    own_upstream(sandbox)
     sandbox.ssh("for i in $(seq 300); do ss -Htln 'sport = :3444' | grep -q . && exit 0; sleep 0.2; done; "
                 "echo 'production never listened on 3444' >&2; exit 1")
     return sandbox
+
+
+def own_upstream(sandbox: Sandbox):
+    """The layer's checkouts name the upstream of the sandbox that laid it (git://ITS-HOST-ADDRESS/hacs.git), as
+    the droplet's name GitHub: each is pointed at this sandbox's own, as its owner. Another sandbox's address
+    may be no host's, and a git fetch there waits on a connection nobody answers."""
+    sandbox.ssh(
+        "for config in $(find /mnt /srv /root -maxdepth 4 -path '*/.git/config' 2>/dev/null); do "
+        "  tree=${config%/.git/config}; "
+        "  url=$(git -c safe.directory='*' -C \"$tree\" config --get remote.origin.url) || continue; "
+        "  case $url in git://*/hacs.git) ;; *) continue ;; esac; "
+        "  setpriv --reuid=\"$(stat -c %u \"$tree\")\" --regid=\"$(stat -c %g \"$tree\")\" --clear-groups "
+        f"    git -c safe.directory='*' -C \"$tree\" remote set-url origin {sandbox.upstream_url}; "
+        "done")

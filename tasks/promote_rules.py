@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from tasks.rules import whole_number
+
 TARGET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
 UNFINISHED = {"started", "moved"}  # a promotion killed in these phases is finished or undone by the next run
 
@@ -15,6 +17,12 @@ def target_problems(target) -> list[str]:
     if not isinstance(target, str) or not TARGET.match(target):
         return [f"promote={target!r}: give a commit SHA or a branch name (letters, digits, . _ / -), e.g. promote=main"]
     return []
+
+
+def timeout_problems(d) -> list[str]:
+    return [f"{key}={getattr(d, key)!r}: give a whole number of seconds, at least 1"
+            for key in ("promote_health_timeout_seconds", "promote_fetch_timeout_seconds")
+            if not whole_number(getattr(d, key)) or getattr(d, key) < 1]
 
 
 def refusals(facts: dict, target: str, production_branch: str) -> list[str]:

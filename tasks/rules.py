@@ -52,6 +52,19 @@ def whole_number(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def as_typed(key: str, value, argv: list[str]):
+    """A setting as the operator typed it. pyinfra's --data reads a value that parses as a number as one: a SHA
+    prefix of digits becomes an int (leading zeros gone), one such as 6528e76928 a float (infinity); the text is
+    read back from the command line then (`--data KEY=VALUE`, the last one given)."""
+    if value is None or isinstance(value, str):
+        return value
+    for given in reversed(argv):
+        given = given.removeprefix("--data=")
+        if given.startswith(f"{key}="):
+            return given.split("=", 1)[1]
+    return value
+
+
 # --- the settings alone ------------------------------------------------------------------------
 
 def settings_problems(d) -> list[str]:

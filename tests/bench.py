@@ -288,6 +288,7 @@ def production_under_a_hostile_commit(sandbox: Sandbox, env: dict, deploy: list,
         if time.monotonic() > deadline:
             raise SystemExit("the hostile commit was not served within 90 s")
         time.sleep(0.5)
+    sandbox.ssh("touch /etc/bastion-test-fill")  # the filler's cue (tests/probes/hostile.js)
     time.sleep(5)  # its loops, balloon, flood and filler start 4 s after it is healthy
     busy = json.loads(sandbox.ssh(measure).stdout)
     processes = sandbox.ssh("pgrep -c -u hacs-dev || true").stdout.strip()

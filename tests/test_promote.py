@@ -45,8 +45,8 @@ def proven_release(sb, version: str, message: str) -> str:
                        "package-lock.json": json.dumps(lock, indent=2) + "\n"}, message)
 
 
-def promote(sb, target: str) -> harness.Run:
-    return harness.deploy(sb, "--data", f"promote={target}", deploy_file="promote.py")
+def promote(sb, target: str, *args: str) -> harness.Run:
+    return harness.deploy(sb, "--data", f"promote={target}", *args, deploy_file="promote.py")
 
 
 def state(sb) -> dict:
@@ -107,8 +107,9 @@ def test_every_refusal_comes_before_any_change_in_one_line(sb):
     refused = promote(sb, bad[:10])
     assert refused.returncode != 0 and "nothing on the host was changed" in refused.output
     assert f"{bad[:12]}: its verdict is failed: Error [ERR_MODULE_NOT_FOUND]: Cannot find module" in refused.output
-    unknown = promote(sb, "0123abcd")
-    assert "promote=0123abcd: is no commit this host knows" in unknown.output
+    for typed in ("0123abcd", "6528e76928"):  # the second, as pyinfra's --data reads it, would be a float
+        unknown = promote(sb, typed)
+        assert f"promote={typed}: is no commit this host knows" in unknown.output, unknown.output[-2000:]
     # A repository that does not answer: no snapshot, no promotion (refused before the state file is touched).
     password = f"{s.backup_config_dir}/password"
     sb.ssh(f"mv {password} {password}.aside")
@@ -126,6 +127,21 @@ def test_every_refusal_comes_before_any_change_in_one_line(sb):
     assert "edited in production" in sb.ssh(f"tail -n 1 {readme}").stdout
     sb.ssh(f"git -c safe.directory='*' -C {s.production_checkout} checkout -- README.md")
     assert production_runs(sb) == runs and state(sb)["to"] != fixed
+    # A remote that takes the connection and never answers: the run fails within promote_fetch_timeout_seconds,
+    # before production moves (a whole CI run once waited on such a fetch until its own timeout).
+    origin = f"git -c safe.directory='*' -C {s.production_checkout} remote"
+    url = sb.ssh(f"{origin} get-url origin").stdout.strip()
+    sb.ssh("systemd-run --unit=silent-remote python3 -c 'import socket, time; server = socket.create_server("
+           "(\"127.0.0.1\", 9419)); connection = server.accept(); time.sleep(3600)' && "
+           "until ss -Htln 'sport = :9419' | grep -q .; do sleep 0.1; done")
+    sb.ssh(f"{origin} set-url origin git://127.0.0.1:9419/hacs.git")
+    try:
+        silent = promote(sb, s.dev_branch, "--data", "promote_fetch_timeout_seconds=3")
+    finally:
+        sb.ssh(f"{origin} set-url origin {url}; systemctl stop silent-remote")
+    assert silent.returncode != 0 and "git fetch origin: no answer within 3 s (promote_fetch_timeout_seconds)" \
+        in silent.output, silent.output[-2000:]
+    assert production_runs(sb) == runs and state(sb)["outcome"] == "failed"
 
 
 def test_a_commit_that_fails_only_in_production_is_rolled_back_on_its_own(sb, figures):

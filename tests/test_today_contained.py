@@ -165,6 +165,7 @@ def test_production_was_left_alone(sb):
 
 # Appended to the server of a commit pushed to the dev branch (tests/probes/hostile.js).
 HOSTILE = (Path(__file__).parent / "probes" / "hostile.js").read_text()
+FILL_CUE = "/etc/bastion-test-fill"  # the file whose existence starts the hostile commit's disk filler
 
 
 def cgroup_case(sandbox) -> str:
@@ -210,7 +211,9 @@ def test_a_hostile_commit_cannot_starve_production_and_is_rolled_back(scratch, f
 
     harness.wait_until(lambda: f"deployed={bad}" in state(), 60)
     loops = f"pgrep -c -u {s.dev_user} -f 'for \\(;;\\)' || true"
-    harness.wait_until(lambda: int(sb.ssh(loops).stdout or 0) >= 8, 60, "the two commits' eight busy loops running")
+    harness.wait_until(lambda: int(sb.ssh(loops).stdout or 0) >= 8, 60, "the two commits' eight busy loops running",
+                       lambda: state() + preview_state() + sb.ssh(f"pgrep -a -u {s.dev_user}; journalctl -q --no-pager "
+                                                                  f"-n 40 -u {s.preview_reconcile_unit}").stdout)
     busy = json.loads(sb.ssh(measure).stdout)
     still = int(sb.ssh(loops).stdout or 0), state()
     assert still[0] >= 8 and f"failed_commit={bad}" not in still[1], f"the load ended within the window: {still}"
@@ -225,8 +228,9 @@ def test_a_hostile_commit_cannot_starve_production_and_is_rolled_back(scratch, f
     allowed = sb.ssh(f"for p in $(pgrep -u {s.dev_user}); do grep -h Cpus_allowed_list /proc/$p/status; done "
                      f"2>/dev/null | sort | uniq -c").stdout
     assert allowed.split()[1:] == ["Cpus_allowed_list:", s.dev_cpus], allowed
-    # The flood, held by RLIMIT_NPROC (threads count too), and the filler: stopped at the floor, the commit
-    # rolled back with its reason.
+    # The flood, held by RLIMIT_NPROC (threads count too), and the filler, cued now (tests/probes/hostile.js):
+    # stopped at the floor, the commit rolled back with its reason.
+    sb.ssh(f"touch {FILL_CUE}")
     counts = []
 
     def rolled_back():

@@ -1,9 +1,13 @@
 """What promote.py decides (tasks/promote_rules.py), offline: the commit asked for goes to production only with a
 passed verdict, on production's branch, as a fast-forward of a clean checkout; otherwise one line each, naming
 the verdict, the setting or the fix. The sandbox proves the move itself (tests/test_promote.py)."""
-import pytest
+from types import SimpleNamespace
 
-from tasks.promote_rules import refusals, target_problems, unfinished
+import pytest
+from pyinfra_cli.util import parse_cli_arg
+
+from tasks.promote_rules import refusals, target_problems, timeout_problems, unfinished
+from tasks.rules import as_typed
 
 OLD, NEW = "a" * 40, "b" * 40
 GOOD = {"production_head": OLD, "production_on": "main", "production_ahead": "0", "target_commit": NEW,
@@ -42,6 +46,23 @@ def test_an_unknown_name_is_no_commit_and_a_bad_one_never_reaches_the_host():
     assert target_problems(None)[0].startswith("promote: name the commit production moves to")
     assert target_problems("--upload-pack=touch /tmp/x")[0].startswith("promote='--upload-pack=touch /tmp/x': give a")
     assert target_problems("main") == target_problems("5a1e0f3c") == []
+
+
+@pytest.mark.parametrize("typed", ["6528e76928", "00123456", "1234567"])
+def test_a_sha_prefix_that_reads_as_a_number_is_taken_as_typed(typed):
+    argv = ["pyinfra", "-y", "inventory.py", "promote.py", "--data", f"promote={typed}"]
+    read = parse_cli_arg(typed)  # what pyinfra puts in host.data
+    assert not isinstance(read, str)
+    assert as_typed("promote", read, argv) == typed
+    assert as_typed("promote", read, [*argv[:4], f"--data=promote={typed}"]) == typed
+    assert as_typed("promote", "main", argv) == "main" and as_typed("promote", None, argv) is None
+
+
+def test_a_timeout_that_is_no_whole_number_of_seconds_is_named():
+    settings = SimpleNamespace(promote_health_timeout_seconds=60, promote_fetch_timeout_seconds=120)
+    assert timeout_problems(settings) == []
+    settings.promote_fetch_timeout_seconds = "2m"
+    assert timeout_problems(settings) == ["promote_fetch_timeout_seconds='2m': give a whole number of seconds, at least 1"]
 
 
 def test_a_promotion_killed_before_it_was_done_is_unfinished():
