@@ -13,6 +13,7 @@ scratch sandboxes serve the stand-in, which starts in milliseconds and is easy t
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -50,6 +51,16 @@ FIGURES: dict[str, str] = {}
 def pytest_configure(config):
     config.addinivalue_line("markers", "quiet: measures latency; `./bastion test` runs it alone, after the rest "
                                        "(tests/shards.py)")
+
+
+def pytest_collection_finish(session):
+    """Importing pyinfra_cli monkey-patches the process with gevent, whose subprocess.run differs from the
+    standard library's (a whole CI session of sandbox tests once failed at their first nft call): refused in
+    one line, before any test runs."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("subprocess"):
+        pytest.exit("a test module imported pyinfra_cli, which patches this process with gevent: run pyinfra as a "
+                    "command (tests/harness.py) or copy what you need from it", returncode=3)
 
 
 def pytest_addoption(parser):
