@@ -15,6 +15,10 @@ stops being the one pyinfra calls, `fact_hook_fires()` says so and tests/unit fa
 line would make it public: in _get_fact, `host.run_shell_command(command, ..., _is_fact=True, ...)` (a
 connector argument the SSH connector ignores and a batching one reads).
 
+After the batch, the run's commands and uploads go through one interpreter on the host, a line out and a
+line back each over one channel (batchssh/pipe.py), and an operation that runs after a change has the facts
+it read in earlier runs asked together at its first fact (docs/round-trips.md: a cold converge).
+
 The connector also owns its socket options: TCP_NODELAY, since paramiko leaves Nagle's algorithm on and,
 with delayed ACKs, every command then waited ~40 ms for nothing (54 ms per command on the sandbox, 10 ms
 without).
@@ -40,10 +44,12 @@ from pathlib import Path
 
 from pyinfra import logger
 from pyinfra.api import facts as pyinfra_facts
+from pyinfra.api.state import StateStage
+from pyinfra.api.util import get_file_io
 from pyinfra.connectors.ssh import SSHConnector
 from pyinfra.connectors.util import CommandOutput, OutputLine, make_unix_command_for_host
 
-from batchssh import speedups
+from batchssh import pipe, speedups
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "bastion" / "fact-rounds"
 
@@ -157,14 +163,15 @@ def record_file(*identity: str) -> Path:
     return CACHE / f"{hashlib.sha256(chr(0).join(identity).encode()).hexdigest()[:24]}.json"
 
 
-def remembered(record: Path) -> list[str]:
+def remembered(record: Path, empty=list):
     try:
-        return json.loads(record.read_text())
+        value = json.loads(record.read_text())
     except (OSError, ValueError):
-        return []
+        return empty()
+    return value if isinstance(value, empty) else empty()
 
 
-def remember(record: Path, commands: list[str]) -> None:
+def remember(record: Path, commands: list[str] | dict[str, list[str]]) -> None:
     record.parent.mkdir(parents=True, exist_ok=True)
     # Runs side by side (and a run killed mid-write) never leave a record half written.
     partial = record.with_name(f"{record.name}.{os.getpid()}")
@@ -201,13 +208,26 @@ class BatchedSSHConnector(SSHConnector):
         words = [word for word in sys.argv[1:] if not word.startswith("-")]
         return record_file("pyinfra", self.host.name, str(self.data["ssh_hostname"]), *words)
 
+    def _operations_record_file(self) -> Path:
+        """Which facts each operation reads depends on the run, not on the address: a new host (a rebuild) is
+        converged with what the runs on the old one learnt."""
+        words = [word for word in sys.argv[1:] if not word.startswith("-")]
+        return record_file("pyinfra-operations", self.host.name, *words)
+
     def connect(self) -> None:
         self._answers: dict[str, tuple[int, CommandOutput]] = {}
         self._asked: list[str] = []
         self._fresh = True  # nothing on the host changed since the batch was answered
         self._read_only = False
+        self._pipe, self._pipe_out, self._pipe_failed, self._pipe_answered = None, None, False, False
+        # Per operation (pyinfra's hash of it), the facts it read: the last runs' (asked together the next
+        # time it runs after a change) and this run's (remembered for the next one).
+        self._operation_facts: dict[str, list[str]] = remembered(self._operations_record_file(), dict)
+        self._operation_facts_asked: dict[str, list[str]] = {}
+        self._operation_batched, self._operation_answers = None, {}
         self._counts = {"host": self.host.name, "remote_commands": 0, "answered_from_batch": 0, "batch_bytes": 0,
-                        "file_transfers": 0, "argv": sys.argv[1:]}
+                        "answered_from_operation_batch": 0, "facts_asked_alone": 0, "file_transfers": 0, "through_pipe": 0,
+                        "argv": sys.argv[1:]}
         super().connect()
         transport = self.client.get_transport() if self.client else None
         if transport is not None:
@@ -233,22 +253,102 @@ class BatchedSSHConnector(SSHConnector):
 
     def run_shell_command(self, command, print_output: bool = False, print_input: bool = False, **arguments):
         plain = not any(arguments.get(key) for key in ("_get_pty", "_stdin", "_timeout"))
+        rest = {k: v for k, v in arguments.items() if k not in ("_get_pty", "_stdin", "_timeout", "_success_exit_codes")}
+        codes = arguments.get("_success_exit_codes")
+        actual = make_unix_command_for_host(self.state, self.host, command, **rest).get_raw_value() if plain else None
         if plain and _asked_by_fact_loader():
-            rest = {k: v for k, v in arguments.items() if k not in ("_get_pty", "_stdin", "_timeout", "_success_exit_codes")}
-            actual = make_unix_command_for_host(self.state, self.host, command, **rest).get_raw_value()
+            self._operation_asked(actual)
+            answered = None
             if self._fresh:
                 if actual not in self._asked:
                     self._asked.append(actual)
-                if actual in self._answers:
-                    self._counts["answered_from_batch"] += 1
-                    status, output = self._answers[actual]
-                    codes = arguments.get("_success_exit_codes")
-                    return (status in codes if codes else status == 0), output
+                answered = self._answers.get(actual)
+                self._counts["answered_from_batch"] += answered is not None
+            answered = answered or self._from_operation_batch(actual)
+            if answered is not None:
+                status, output = answered
+                return (status in codes if codes else status == 0), output
+            self._counts["facts_asked_alone"] += 1
         elif not self._read_only:
             self._fresh = False
+            self._operation_answers = {}
         self._counts["remote_commands"] += 1
         logger.debug("batchssh: over SSH (fresh=%s): %.200s", self._fresh, command)
+        # Through the run's interpreter when nothing asks for more than it does (a pty, stdin, a timeout, output
+        # printed as it comes, sudo's password retries).
+        if plain and not (print_output or print_input or self._sudo_asked(arguments)):
+            answer = self._through_pipe(pipe.run_request(actual))
+            if answer is not None:
+                [(status, out, err)] = answer
+                return (status in codes if codes else status == 0), CommandOutput(_lines(out, "stdout") +
+                                                                                   _lines(err, "stderr"))
         return super().run_shell_command(command, print_output=print_output, print_input=print_input, **arguments)
+
+    def _operation_asked(self, actual: str) -> None:
+        operation = self.host.current_op_hash
+        if operation is not None:
+            asked = self._operation_facts_asked.setdefault(operation, [])
+            if actual not in asked:
+                asked.append(actual)
+
+    def _from_operation_batch(self, actual: str) -> tuple[int, CommandOutput] | None:
+        """After a change, an operation reads its facts one by one as it runs: the ones it read in the last runs
+        (or while pyinfra prepared this one) are asked together at its first fact, and answer until it changes
+        something itself."""
+        operation = self.host.current_op_hash
+        if operation is None or self.state.current_stage < StateStage.Execute:
+            return None
+        if operation != self._operation_batched:
+            self._operation_batched, self._operation_answers = operation, {}
+            wanted = list(dict.fromkeys([actual, *self._operation_facts.get(operation, [])]))
+            if len(wanted) > 1:
+                read = self._through_pipe(pipe.batch_request(wanted), answers=len(wanted))
+                if read is not None:
+                    self._counts["remote_commands"] += 1
+                    self._operation_answers = {
+                        command: (status, CommandOutput(_lines(out, "stdout") + _lines(err, "stderr")))
+                        for command, (status, out, err) in zip(wanted, read, strict=True)}
+        answered = self._operation_answers.get(actual)
+        self._counts["answered_from_operation_batch"] += answered is not None
+        return answered
+
+    @staticmethod
+    def _sudo_asked(arguments) -> bool:
+        return any(arguments.get(key) for key in ("_sudo", "_doas", "_dzdo", "_su_user", "_use_sudo_password"))
+
+    def _through_pipe(self, request: bytes, answers: int = 1) -> list[tuple[int, bytes, bytes]] | None:
+        """The request's answers from the run's interpreter (opened at the first request); None when the host has
+        none to give (no python3): the caller goes the usual way, as every later request does. An interpreter
+        that answered before and is gone now is an error: its request may have run."""
+        if self._pipe is None and not self._pipe_failed:
+            assert self.client is not None
+            channel = self.client.get_transport().open_session()
+            channel.exec_command(pipe.COMMAND)
+            self._pipe, self._pipe_out, self._pipe_answered = channel, channel.makefile("rb"), False
+        if self._pipe is None:
+            return None
+        self._pipe.sendall(request)
+        read = [pipe.read_answer(self._pipe_out.readline()) for _ in range(answers)]
+        if None in read:
+            self._pipe.close()
+            self._pipe, self._pipe_failed = None, True
+            if self._pipe_answered:
+                raise OSError(f"batchssh: the run's interpreter on {self.host.name} is gone (its request may have run)")
+            logger.debug("batchssh: no interpreter on %s: each command over a channel of its own", self.host.name)
+            return None
+        self._pipe_answered = True
+        self._counts["through_pipe"] += 1
+        return read
+
+    def _put_file(self, filename_or_io, remote_location):
+        with get_file_io(filename_or_io) as file_io:
+            data = file_io.read()
+        answer = self._through_pipe(pipe.put_request(remote_location, data if isinstance(data, bytes) else data.encode()))
+        if answer is None:
+            return super()._put_file(filename_or_io, remote_location)
+        [(status, _, err)] = answer
+        if status:
+            raise OSError(f"upload of {remote_location}: {err.decode(errors='replace').strip()}")
 
     def put_file(self, *args, **kwargs):
         self._fresh = False
@@ -260,8 +360,13 @@ class BatchedSSHConnector(SSHConnector):
         return super().get_file(*args, **kwargs)
 
     def disconnect(self) -> None:
+        if self._pipe is not None:
+            self._pipe.close()
+            self._pipe = None
         super().disconnect()
         if self._asked:
             remember(self._record_file(), self._asked)
+        if self._operation_facts_asked:
+            remember(self._operations_record_file(), {**self._operation_facts, **self._operation_facts_asked})
         count(self._counts)
 

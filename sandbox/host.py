@@ -23,8 +23,8 @@ HOST_PREREQUISITES = {
 
 def run(argv, check=True, input=None) -> subprocess.CompletedProcess:
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, input=input,
-                              stdin=None if input is not None else subprocess.DEVNULL)
+        stdin = {} if input is not None else {"stdin": subprocess.DEVNULL}
+        done = subprocess.run(argv, capture_output=True, text=True, input=input, **stdin)
     except FileNotFoundError:
         if check:
             raise SystemExit(f"{argv[0]}: not installed on this machine") from None

@@ -19,6 +19,9 @@ class DelayedLink:
         self.delay = rtt_ms / 2000
         self.lifetime = lifetime
         self.port = 0
+        # Round trips waited, by the link's own count: each time the client speaks again after the server
+        # answered (a turn of the conversation), over every connection of the link.
+        self.round_trips = 0
         self._loop = asyncio.new_event_loop()
         self._connections: set[asyncio.Task] = set()
         self._ready = threading.Event()
@@ -70,10 +73,11 @@ class DelayedLink:
             return
         for writer in (client_writer, upstream_writer):
             writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        await asyncio.gather(self._pipe(client_reader, upstream_writer), self._pipe(upstream_reader, client_writer),
-                             return_exceptions=True)
+        spoke = {"last": None}  # who sent the last chunk on this connection
+        await asyncio.gather(self._pipe(client_reader, upstream_writer, spoke, "client"),
+                             self._pipe(upstream_reader, client_writer, spoke, "server"), return_exceptions=True)
 
-    async def _pipe(self, reader, writer):
+    async def _pipe(self, reader, writer, spoke: dict, side: str):
         """Every chunk leaves `delay` after it arrived, in order: a link with that latency and no loss."""
         queue: asyncio.Queue = asyncio.Queue()
 
@@ -92,6 +96,9 @@ class DelayedLink:
         delivering = asyncio.ensure_future(deliver())
         try:
             while data := await reader.read(65536):
+                if side == "client" and spoke["last"] == "server":
+                    self.round_trips += 1
+                spoke["last"] = side
                 queue.put_nowait((time.monotonic() + self.delay, data))
             queue.put_nowait((time.monotonic() + self.delay, None))
             await delivering

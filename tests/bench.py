@@ -217,13 +217,15 @@ def cold_over_the_wan(sandbox: Sandbox, env: dict, rtts: list[int]) -> list[tupl
             with DelayedLink(sandbox.host_address, sandbox.address, rtt_ms=rtt, lifetime=1800) as link:
                 link_env, _ = through_link(sandbox, link, env, Path(work))
                 seconds, done, counts = counted(deploy, link_env)
+                turns = link.round_trips
             if done.returncode != 0:
                 raise SystemExit(f"cold converge failed over {rtt} ms:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
             if rtt == 0:
                 direct = seconds
-            trips = f", {(seconds - direct) / (rtt / 1000):.0f} round trips" if rtt and direct is not None else ""
-            rows.append((f"cold converge at {rtt} ms RTT", f"{seconds:.1f} s{trips}; {counts.get('remote_commands', '?')} "
-                                                           f"remote commands, {counts.get('file_transfers', '?')} uploads"))
+            trips = f", {(seconds - direct) / (rtt / 1000):.0f} round trips by the time" if rtt and direct is not None else ""
+            rows.append((f"cold converge at {rtt} ms RTT", f"{seconds:.1f} s{trips}, {turns} by the link's count; "
+                                                           f"{counts.get('remote_commands', '?')} remote commands, "
+                                                           f"{counts.get('file_transfers', '?')} uploads"))
     return rows
 
 

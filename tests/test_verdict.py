@@ -35,6 +35,12 @@ def look(sb):
     sb.ssh(f"systemctl start {sb.settings.dev_follow_unit}.service", check=False)
 
 
+def journal(sb) -> str:
+    """The follow path's last words, for a failure to show."""
+    return sb.ssh(f"cat {sb.settings.bastion_state_dir}/follow.state; journalctl -q --no-pager -o short-precise -n 60 "
+                  f"-u {sb.settings.dev_follow_unit}.service").stdout
+
+
 @pytest.mark.parametrize("incident", INCIDENTS)
 def test_an_incident_comes_up_but_its_verdict_rolls_it_back(sb, incident):
     s = sb.settings
@@ -56,7 +62,7 @@ def test_an_incident_comes_up_but_its_verdict_rolls_it_back(sb, incident):
     # The fix: the tools as they were; served, judged passed.
     fixed = upstream.push_commit(sb.upstream_repo, s.dev_branch, {TOOLS: original}, f"Fix: {incident}")
     look(sb)
-    assert harness.served_commit(sb) == fixed and verdict_of(sb, fixed)["verdict"] == "passed"
+    assert harness.served_commit(sb) == fixed and verdict_of(sb, fixed)["verdict"] == "passed", journal(sb)
     service = harness.status(sb)["service"]
     assert (service["running_commit"], service["verdict"]) == (fixed, "passed"), service
 
@@ -73,9 +79,18 @@ def test_a_lockfile_outside_the_registry_is_npm_failed_and_rolled_back(sb):
                                "A dependency from a git URL")
     look(sb)
     state = sb.ssh(f"cat {s.bastion_state_dir}/follow.state").stdout
-    assert f"failed_commit={bad}" in state and "outcome=npm-failed" in state, state
+    assert f"failed_commit={bad}" in state and "outcome=npm-failed" in state, journal(sb)
     assert "reason=npm ci failed: package-lock.json: node_modules/planted resolves to" in state, state
     assert harness.served_commit(sb) == good
     fixed = upstream.push_commit(sb.upstream_repo, s.dev_branch, {"package-lock.json": lock_text}, "Fix: the lockfile")
     look(sb)
     assert harness.served_commit(sb) == fixed
+
+
+def test_looks_in_quick_succession_are_each_taken(sb):
+    """Pushes seconds apart each start a look, and none is refused: systemd's default start limit (five in ten
+    seconds) once refused the sixth here, and the push it was for waited for the timer."""
+    unit = f"{sb.settings.dev_follow_unit}.service"
+    runs = sb.ssh(f"for i in $(seq 8); do systemctl start {unit}; systemctl show -p InvocationID --value {unit}; done",
+                  check=False).stdout.split()
+    assert len(set(runs)) == 8, journal(sb)

@@ -6,7 +6,7 @@ import pytest
 from pyinfra.api import facts as pyinfra_facts
 
 import batchssh
-from batchssh import speedups
+from batchssh import pipe, speedups
 from batchssh.speedups import pyinfra_arguments, pyinfra_operation, pyinfra_util
 
 
@@ -92,3 +92,48 @@ def test_the_global_arguments_once_are_pyinfras():
     assert speedups.global_arguments_once() == speedups.pyinfras_global_arguments()
     assert speedups.global_arguments_once() is not speedups.global_arguments_once(), "a list of its own each time"
     assert pyinfra_arguments.all_global_arguments is pyinfra_facts.all_global_arguments is speedups.global_arguments_once
+
+
+def test_the_pipe_runs_each_command_and_writes_each_upload_a_line_out_and_a_line_back(tmp_path):
+    """The run's interpreter (batchssh/pipe.py), here on this machine: in order, each answered before the next."""
+    server = subprocess.Popen(["sh", "-c", pipe.COMMAND], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        def ask(request: bytes):
+            server.stdin.write(request)
+            server.stdin.flush()
+            return pipe.read_answer(server.stdout.readline())
+
+        assert ask(pipe.run_request("echo one; echo two >&2; exit 3")) == (3, b"one\n", b"two\n")
+        assert ask(pipe.run_request("read x; echo \"[$x]\"")) == (0, b"[]\n", b""), "stdin closed, as sshd's exec"
+        target = tmp_path / "uploaded"
+        assert ask(pipe.put_request(str(target), b"\x00binary\n")) == (0, b"", b"")
+        assert target.read_bytes() == b"\x00binary\n" and target.stat().st_mode & 0o777 == 0o666 & ~current_umask()
+        status, _, err = ask(pipe.put_request(str(tmp_path / "no-such-dir" / "file"), b"x"))
+        assert status == 1 and b"No such file or directory" in err
+        assert ask(pipe.run_request(f"cat {target}")) == (0, b"\x00binary\n", b"")
+    finally:
+        server.stdin.close()
+        assert server.wait(10) == 0, "it stops at the end of its input"
+
+
+def test_no_interpreter_is_no_answer():
+    assert pipe.read_answer(b"") is None and pipe.read_answer(b"sh: python3: not found\n") is None
+
+
+def current_umask() -> int:
+    import os
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_a_batch_through_the_pipe_answers_each_command_in_order():
+    server = subprocess.Popen(["sh", "-c", pipe.COMMAND], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        server.stdin.write(pipe.batch_request(["sleep 0.2; echo slow", "echo fast >&2; exit 4"]))
+        server.stdin.flush()
+        answers = [pipe.read_answer(server.stdout.readline()) for _ in range(2)]
+        assert answers == [(0, b"slow\n", b""), (4, b"", b"fast\n")]
+    finally:
+        server.stdin.close()
+        server.wait(10)
