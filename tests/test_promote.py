@@ -1,9 +1,11 @@
 """Promote (issue 30), on today's droplet with the real main: production moves only to a commit the dev environment
 proved, with a snapshot first, one restart and the gate; a commit that fails only in production is rolled back on
 its own; a killed promotion is finished by the next run; every refusal comes before any change."""
+import contextlib
 import json
 import re
 import statistics
+import types
 
 import pytest
 
@@ -45,6 +47,28 @@ def proven_release(sb, version: str, message: str) -> str:
                        "package-lock.json": json.dumps(lock, indent=2) + "\n"}, message)
 
 
+@contextlib.contextmanager
+def clients(sb):
+    """Production's /health asked through nginx ten times a second while the block runs, as the team's clients
+    would; afterwards, .longest_failure: the longest run of failed answers, in seconds."""
+    s, seen = sb.settings, types.SimpleNamespace(longest_failure=0.0)
+    probe = (f"curl -sk --max-time 1 --resolve {s.server_name}:443:127.0.0.1 https://{s.server_name}/health "
+             f"| grep -q healthy")
+    pid = sb.ssh(f"nohup sh -c 'while :; do if {probe}; then echo \"$(date +%s.%N) up\"; else "
+                 f"echo \"$(date +%s.%N) down\"; fi; sleep 0.1; done' > /root/clients.log 2>&1 & echo $!").stdout.strip()
+    try:
+        yield seen
+    finally:
+        sb.ssh(f"kill {pid}")
+    since = None
+    for line in sb.ssh("cat /root/clients.log").stdout.splitlines():
+        at, answer = line.split()
+        if answer == "down" and since is None:
+            since = float(at)
+        elif answer == "up" and since is not None:
+            seen.longest_failure, since = max(seen.longest_failure, float(at) - since), None
+
+
 def promote(sb, target: str, *args: str) -> harness.Run:
     return harness.deploy(sb, "--data", f"promote={target}", *args, deploy_file="promote.py")
 
@@ -79,8 +103,14 @@ def test_a_commit_proven_in_dev_goes_to_production_with_its_install_a_snapshot_a
     before, manifest_before = production_runs(sb), manifest(sb)
     new = proven_release(sb, "2.0.1-promoted", "A release with its lockfile changed")
     assert harness.served_commit(sb) == new
-    run = promote(sb, s.dev_branch)
+    with clients(sb) as seen:
+        run = promote(sb, s.dev_branch)
     assert run.returncode == 0, run.output[-4000:]
+    # As the team's clients see it: a request that fails while production restarts leaves nginx holding every
+    # address of `localhost` failed for fail_timeout (10 s) unless promote gives it fresh workers.
+    assert seen.longest_failure < 3.0, seen.longest_failure
+    figures["promote: longest run of failed /health through nginx, clients asking at 10 Hz (s)"] = \
+        round(seen.longest_failure, 2)
     assert production_runs(sb) == new
     done = state(sb)
     assert (done["outcome"], done["from"], done["to"], done["modules"]) == ("promoted", before, new, "installed"), done
