@@ -7,7 +7,7 @@ from pyinfra.api import facts as pyinfra_facts
 
 import batchssh
 from batchssh import pipe, speedups
-from batchssh.speedups import pyinfra_arguments, pyinfra_operation, pyinfra_util
+from batchssh.speedups import pyinfra_arguments, pyinfra_files, pyinfra_operation, pyinfra_util
 
 
 def test_the_batch_runs_every_command_and_reads_back_each_status_and_output():
@@ -92,6 +92,34 @@ def test_the_global_arguments_once_are_pyinfras():
     assert speedups.global_arguments_once() == speedups.pyinfras_global_arguments()
     assert speedups.global_arguments_once() is not speedups.global_arguments_once(), "a list of its own each time"
     assert pyinfra_arguments.all_global_arguments is pyinfra_facts.all_global_arguments is speedups.global_arguments_once
+
+
+def test_a_template_compiled_once_renders_as_pyinfras_and_is_not_compiled_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "partials").mkdir()
+    (tmp_path / "partials" / "line.j2").write_text("{{ word }} from the partial\n")
+    (tmp_path / "site.j2").write_text("{% for n in numbers %}{{ n }} {% endfor %}\n{% include 'partials/line.j2' %}\n")
+    compiled = []
+    real_compile = speedups.Environment.compile
+    monkeypatch.setattr(speedups.Environment, "compile", lambda *a, **k: compiled.append(1) or real_compile(*a, **k))
+
+    def both(name, **data):
+        pyinfra_util.TEMPLATES.clear()
+        ours = speedups.template_compiled_once(str(tmp_path / name), {"loader": speedups.FileSystemLoader(str(tmp_path))})
+        pyinfra_util.TEMPLATES.clear()
+        theirs = speedups.pyinfras_get_template(str(tmp_path / name), {"loader": speedups.FileSystemLoader(str(tmp_path))})
+        return ours.render(**data), theirs.render(**data)
+
+    ours, theirs = both("site.j2", numbers=[1, 2], word="hello")
+    assert ours == theirs == "1 2 \nhello from the partial\n\n"
+    compiled.clear()
+    assert both("site.j2", numbers=[3], word="again")[0] == "3 \nagain from the partial\n\n"
+    assert len(compiled) == 2, "this run's copy from the cache; pyinfra's own compiled the template and its include"
+    with pytest.raises(Exception, match="'word' is undefined"):  # StrictUndefined, as pyinfra's
+        both("site.j2", numbers=[])
+    (tmp_path / "site.j2").write_text("changed {{ word }}\n")
+    assert both("site.j2", word="x") == ("changed x\n", "changed x\n"), "a changed source is compiled again"
+    assert pyinfra_files.get_template is pyinfra_util.get_template is speedups.template_compiled_once, "in place"
 
 
 def test_the_pipe_runs_each_command_and_writes_each_upload_a_line_out_and_a_line_back(tmp_path):

@@ -3,6 +3,7 @@ on a host that is a few dictionaries. The sandbox tests (tests/test_follow.py, t
 test_today_contained.py) prove the same program against systemd, git and the real app."""
 import importlib.machinery
 import importlib.util
+import os
 import sys
 
 import pytest
@@ -101,8 +102,8 @@ class Host:
     def status_page(self):
         self.pages += 1
 
-    def delivered_since(self, started):
-        return self.delivered_at > started
+    def delivery(self):
+        return self.delivered_at
 
 
 def test_a_new_commit_that_comes_up_is_deployed():
@@ -212,6 +213,21 @@ def test_follow_state_round_trips_and_reads_what_the_shell_version_wrote(tmp_pat
     on_host.record(State("rolled-back", GOOD, NEW, NEW, "Error: two\nlines", OLDER))
     assert on_host.state() == State("rolled-back", GOOD, NEW, NEW, "Error: two lines", OLDER)
     assert (tmp_path / "follow.state").read_text().startswith("checked_at=")
+
+
+def test_a_delivery_during_a_look_is_seen_whatever_the_clocks_say(tmp_path):
+    """The webhook's mark, compared before and after a look: a push at the same instant as the last (the file's
+    mtime is the kernel's coarse clock) still counts, and no delivery at all is no change."""
+    delivered = tmp_path / "delivered"
+    on_host = follow.OnTheHost({"state_dir": str(tmp_path), "delivered": str(delivered)})
+    assert on_host.delivery() is None and on_host.delivery() == on_host.delivery()
+    delivered.write_text("")
+    before = on_host.delivery()
+    assert on_host.delivery() == before
+    stamp = delivered.stat().st_mtime_ns
+    delivered.write_text("")  # a second push, its mtime set back to the first's
+    os.utime(delivered, ns=(stamp, stamp))
+    assert on_host.delivery() != before
 
 
 def test_no_state_yet_is_an_empty_one(tmp_path):

@@ -3,7 +3,7 @@ import json
 import subprocess
 import sys
 
-from tests.settings import parse_value
+from tests.settings import REPO, load, parse_value
 
 VALUES = ["true", "False", "3", "-1", "null", "[1, 2]", '{"a": 1}', "1.5", "1m", "/srv/x", "", "0 1", '"quoted"']
 
@@ -15,3 +15,14 @@ def test_the_copy_reads_every_kind_of_value_as_pyinfra_does():
     theirs = json.loads(subprocess.run([sys.executable, "-c", program, json.dumps(VALUES)], capture_output=True,
                                        text=True, check=True).stdout)
     assert [parse_value(value) for value in VALUES] == theirs
+
+
+def test_every_setting_is_one_pyinfra_reads():
+    """group_data/all.py names its settings for pyinfra (__all__, so pyinfra does not parse the file once per
+    setting): a setting defined after that line would be silently left out of every run."""
+    program = ("import json; from pyinfra.api import State; from pyinfra.context import ctx_state; "
+               "from pyinfra_cli.inventory import _get_group_data; ctx_state.set(State()); "
+               "print(json.dumps(sorted(_get_group_data('group_data')['all'])))")
+    theirs = json.loads(subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True,
+                                       cwd=REPO).stdout)
+    assert theirs == sorted(vars(load()))
