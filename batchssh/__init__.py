@@ -16,8 +16,9 @@ line would make it public: in _get_fact, `host.run_shell_command(command, ..., _
 connector argument the SSH connector ignores and a batching one reads).
 
 After the batch, the run's commands and uploads go through one interpreter on the host, a line out and a
-line back each over one channel (batchssh/pipe.py), and an operation that runs after a change has the facts
-it read in earlier runs asked together at its first fact (docs/round-trips.md: a cold converge).
+line back each over one channel (batchssh/pipe.py); an operation's commands and uploads go as one group, run
+in order until the first that fails (batchssh/groups.py); and an operation that runs after a change has the
+facts it read in earlier runs asked together at its first fact (docs/round-trips.md: a cold converge).
 
 The connector also owns its socket options: TCP_NODELAY, since paramiko leaves Nagle's algorithm on and,
 with delayed ACKs, every command then waited ~40 ms for nothing (54 ms per command on the sandbox, 10 ms
@@ -39,17 +40,19 @@ import json
 import os
 import socket
 import sys
+from collections import deque
 from contextlib import contextmanager
 from pathlib import Path
 
 from pyinfra import logger
 from pyinfra.api import facts as pyinfra_facts
+from pyinfra.api.command import FileUploadCommand, StringCommand
 from pyinfra.api.state import StateStage
 from pyinfra.api.util import get_file_io
 from pyinfra.connectors.ssh import SSHConnector
 from pyinfra.connectors.util import CommandOutput, OutputLine, make_unix_command_for_host
 
-from batchssh import pipe, speedups
+from batchssh import groups, pipe, speedups
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "bastion" / "fact-rounds"
 
@@ -110,6 +113,7 @@ def _marking_facts(load):
 
 pyinfra_facts._get_fact = _marking_facts(pyinfra_facts._get_fact)
 speedups.install()
+groups.install()
 
 
 def _asked_by_fact_loader() -> bool:
@@ -225,9 +229,12 @@ class BatchedSSHConnector(SSHConnector):
         self._operation_facts: dict[str, list[str]] = remembered(self._operations_record_file(), dict)
         self._operation_facts_asked: dict[str, list[str]] = {}
         self._operation_batched, self._operation_answers = None, {}
+        # The operation's commands and uploads read ahead (groups.py): [kind, command or path, pipe item, answer].
+        self._planned: deque[list] = deque()
+        self._grouping: str | None = None
         self._counts = {"host": self.host.name, "remote_commands": 0, "answered_from_batch": 0, "batch_bytes": 0,
                         "answered_from_operation_batch": 0, "facts_asked_alone": 0, "file_transfers": 0, "through_pipe": 0,
-                        "argv": sys.argv[1:]}
+                        "groups": 0, "answered_from_group": 0, "argv": sys.argv[1:]}
         super().connect()
         transport = self.client.get_transport() if self.client else None
         if transport is not None:
@@ -256,7 +263,14 @@ class BatchedSSHConnector(SSHConnector):
         rest = {k: v for k, v in arguments.items() if k not in ("_get_pty", "_stdin", "_timeout", "_success_exit_codes")}
         codes = arguments.get("_success_exit_codes")
         actual = make_unix_command_for_host(self.state, self.host, command, **rest).get_raw_value() if plain else None
+        if not (plain and _asked_by_fact_loader()):
+            answer = self._take_planned("run", actual)
+            if answer is not None:
+                self._counts["remote_commands"] += 1
+                status, out, err = answer
+                return status == 0, CommandOutput(_lines(out, "stdout") + _lines(err, "stderr"))
         if plain and _asked_by_fact_loader():
+            self._run_planned()  # an operation that reads a fact after its first commands reads it after they ran
             self._operation_asked(actual)
             answered = None
             if self._fresh:
@@ -283,6 +297,102 @@ class BatchedSSHConnector(SSHConnector):
                 return (status in codes if codes else status == 0), CommandOutput(_lines(out, "stdout") +
                                                                                    _lines(err, "stderr"))
         return super().run_shell_command(command, print_output=print_output, print_input=print_input, **arguments)
+
+    def grouped(self, commands, arguments_of, operation: str | None = None):
+        """An operation's commands as pyinfra asks for them, read ahead up to the first that cannot go in a group
+        (groups.py): the ones read ahead are planned, and run as one group when pyinfra executes the first.
+        (pyinfra forgets which operation runs once its generator is read to the end: `operation` says it.)"""
+        iterator = iter(commands)
+        self._grouping = operation
+        try:
+            while True:
+                ahead, stop, exhausted = [], None, True
+                for command in iterator:
+                    if not self._plan(command, arguments_of(command)):
+                        stop, exhausted = command, False
+                        break
+                    ahead.append(command)
+                yield from ahead
+                if stop is not None:
+                    yield stop
+                if exhausted:
+                    return
+        finally:
+            self._planned.clear()  # pyinfra stopped at a failure: what was planned after it never runs
+            self._grouping = None
+
+    def _plan(self, command, arguments) -> bool:
+        """Whether the command can run in a group (the interpreter runs it as it would alone, and success is exit
+        status 0); planned if so."""
+        if self._pipe_failed or self.state.print_output or self.state.print_input or self._sudo_asked(arguments):
+            return False
+        if isinstance(command, StringCommand):
+            if any(arguments.get(key) for key in ("_get_pty", "_stdin", "_timeout")) or \
+                    list(arguments.get("_success_exit_codes") or [0]) != [0]:
+                return False
+            rest = {k: v for k, v in arguments.items() if k not in ("_get_pty", "_stdin", "_timeout", "_success_exit_codes")}
+            actual = make_unix_command_for_host(self.state, self.host, command, **rest).get_raw_value()
+            self._planned.append(["run", actual, pipe.run_item(actual), None])
+            return True
+        if isinstance(command, FileUploadCommand):
+            with get_file_io(command.src) as file_io:
+                data = file_io.read()
+            data = data if isinstance(data, bytes) else data.encode()
+            self._planned.append(["put", command.dest, pipe.put_item(command.dest, data), None])
+            return True
+        return False
+
+    def _run_planned(self) -> None:
+        """The planned commands and uploads not run yet, as one request; each answer kept for pyinfra's call. With
+        no interpreter on the host, the plan is dropped and each goes the usual way when pyinfra calls it."""
+        waiting = [entry for entry in self._planned if entry[3] is None]
+        if not waiting:
+            return
+        # The next operation's facts (as it read them in earlier runs) are asked right behind the group, in the
+        # same round: read after this operation's changes, they answer it unless something changes before it.
+        upcoming = self._next_operation()
+        wanted = list(self._operation_facts.get(upcoming, [])) if upcoming else []
+        request = pipe.group_request([entry[2] for entry in waiting]) + (pipe.batch_request(wanted) if wanted else b"")
+        answers = self._through_pipe(request, answers=len(waiting) + len(wanted))
+        if answers is None:
+            self._planned.clear()
+            return
+        self._counts["groups"] += 1
+        self._fresh = False
+        for entry, answer in zip(waiting, answers, strict=False):
+            entry[3] = answer
+        self._operation_batched, self._operation_answers = upcoming, {
+            command: (status, CommandOutput(_lines(out, "stdout") + _lines(err, "stderr")))
+            for command, (status, out, err) in zip(wanted, answers[len(waiting):], strict=True)}
+
+    def _next_operation(self) -> str | None:
+        order = self.host.op_hash_order
+        current = self._grouping or self.host.current_op_hash
+        if current not in order or order.index(current) + 1 >= len(order):
+            return None
+        return order[order.index(current) + 1]
+
+    def _take_planned(self, kind: str, key) -> tuple[int, bytes, bytes] | None:
+        """The answer to pyinfra's call of the next planned command or upload (the group run at the first); None
+        when nothing is planned."""
+        if not self._planned:
+            return None
+        entry = self._planned[0]
+        if (entry[0], entry[1]) != (kind, key):
+            if any(planned[3] is not None for planned in self._planned):
+                raise OSError(f"batchssh: {kind} {key!r} came where {entry[0]} {entry[1]!r} was planned and has run")
+            self._planned.clear()
+            return None
+        if entry[3] is None:
+            self._run_planned()
+            if not self._planned:
+                return None
+        self._planned.popleft()
+        self._counts["answered_from_group"] += 1
+        status, out, err = entry[3]
+        if status == pipe.NOT_RUN:
+            return 1, b"", b"not run: an earlier command of the operation failed"
+        return status, out, err
 
     def _operation_asked(self, actual: str) -> None:
         operation = self.host.current_op_hash
@@ -341,9 +451,14 @@ class BatchedSSHConnector(SSHConnector):
         return read
 
     def _put_file(self, filename_or_io, remote_location):
-        with get_file_io(filename_or_io) as file_io:
-            data = file_io.read()
-        answer = self._through_pipe(pipe.put_request(remote_location, data if isinstance(data, bytes) else data.encode()))
+        planned = self._take_planned("put", remote_location)
+        if planned is not None:
+            answer = [planned]
+        else:
+            self._operation_answers = {}  # an upload of its own: the facts asked before it may be stale now
+            with get_file_io(filename_or_io) as file_io:
+                data = file_io.read()
+            answer = self._through_pipe(pipe.put_request(remote_location, data if isinstance(data, bytes) else data.encode()))
         if answer is None:
             return super()._put_file(filename_or_io, remote_location)
         [(status, _, err)] = answer

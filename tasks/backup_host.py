@@ -10,7 +10,7 @@ from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.server import Users
 from pyinfra.operations import apt, files, server
 
-from tasks import backup_rules, jinja, rules, template, units
+from tasks import backup_rules, facts, jinja, rules, template, units
 from tasks.operator_secrets import local_file, made_here, secret_copy
 
 
@@ -34,6 +34,10 @@ def append_only_line(key: str, path: str) -> str:
 def keep_the_repository():
     d = host.data
     problems = backup_rules.backup_host_settings_problems(d)
+    if not problems:  # each a unit's line: then whether this host's systemd reads it as a calendar
+        keys = backup_rules.BACKUP_HOST_SCHEDULES
+        problems = backup_rules.schedule_problems(d, host.get_fact(facts.CalendarsReadable,
+                                                                   specs=[getattr(d, key) for key in keys]), keys)
     rules.refuse(host.name, problems, "backup host")
     target = backup_rules.sftp_target(d.backup_repository)
     user, path = target["user"], target["path"]

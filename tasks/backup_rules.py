@@ -85,6 +85,7 @@ def snapshot_problems(d) -> list[str]:
 
 # The timers' OnCalendar= values: each a line of its unit, read by the host's systemd.
 SCHEDULES = ("dev_backup_schedule", "production_backup_schedule", "dev_backup_check_schedule")
+BACKUP_HOST_SCHEDULES = ("backup_host_prune_schedule", "backup_host_check_schedule")
 SCHEDULE_FIX = "give systemd's OnCalendar= syntax, e.g. hourly, daily or *:0/15"
 
 
@@ -93,15 +94,19 @@ def unit_value(value) -> bool:
     return isinstance(value, str) and bool(value.strip()) and not UNIT_UNSAFE.search(value)
 
 
-def schedule_problems(d, readable: list[bool]) -> list[str]:
-    """The schedules the host's systemd refuses (`readable` in SCHEDULES' order; shorter when it cannot tell)."""
+def schedule_problems(d, readable: list[bool], keys: tuple[str, ...] = SCHEDULES) -> list[str]:
+    """The schedules the host's systemd refuses (`readable` in the keys' order; shorter when it cannot tell)."""
     return [f"{key}={getattr(d, key)}: the host's systemd cannot read it as a calendar (systemd-analyze calendar "
-            f"refuses it); {SCHEDULE_FIX}" for key, read in zip(SCHEDULES, readable, strict=False) if not read]
+            f"refuses it); {SCHEDULE_FIX}" for key, read in zip(keys, readable, strict=False) if not read]
+
+
+def unit_line_problems(d, keys: tuple[str, ...]) -> list[str]:
+    return [f"{key}={getattr(d, key)!r}: not a calendar a unit's line takes as it is; {SCHEDULE_FIX}"
+            for key in keys if not unit_value(getattr(d, key))]
 
 
 def backup_settings_problems(d) -> list[str]:
-    problems = [f"{key}={getattr(d, key)!r}: not a calendar a unit's line takes as it is; {SCHEDULE_FIX}"
-                for key in SCHEDULES if not unit_value(getattr(d, key))]
+    problems = unit_line_problems(d, SCHEDULES)
     repository = str(d.backup_repository or "")
     scheme = repository.split(":", 1)[0] if ":" in repository else "local"
     path = local_repository(repository)
@@ -154,4 +159,4 @@ def backup_host_settings_problems(d) -> list[str]:
                         f"private key file on this machine that deploy.py gives the droplet")
     if not re.fullmatch(r"/var/lib/[A-Za-z0-9._-]+", str(d.backup_host_state_dir)):
         problems.append(f"backup_host_state_dir={d.backup_host_state_dir!r}: give /var/lib/NAME (systemd makes it)")
-    return problems
+    return problems + unit_line_problems(d, BACKUP_HOST_SCHEDULES)

@@ -113,6 +113,24 @@ def test_root_on_the_droplet_cannot_delete_or_overwrite_a_snapshot(droplet, vaul
     assert set(files.splitlines()) <= set(after.splitlines()), "no file of the repository changed or went"
 
 
+def test_a_schedule_the_backup_hosts_systemd_cannot_read_is_refused_before_it_changes(vault, kept):
+    """As the droplet's are: refused in one line before anything changes (the timer would be refused at its start,
+    after its unit was written). The repository and the timers' state change on their own here: what the run
+    would write is watched (/etc, /usr/local, the repository user's home)."""
+    harness.mark(vault.machine)
+    run = harness.deploy(vault.machine, *kept, "--data", "backup_host_check_schedule=every tuesday",
+                         deploy_file="backup_host.py")
+    assert run.returncode != 0
+    assert harness.preflight_lines(run) == [
+        "backup_host_check_schedule=every tuesday: the host's systemd cannot read it as a calendar (systemd-analyze "
+        "calendar refuses it); give systemd's OnCalendar= syntax, e.g. hourly, daily or *:0/15"]
+    changed = vault.machine.ssh("find /etc /usr/local /home \\( -newer /run/bastion-test-marker -o -cnewer "
+                                "/run/bastion-test-marker \\) -print").stdout.split()
+    assert changed == []
+    schedule = vault.machine.ssh("systemctl show -p TimersCalendar --value bastion-repository-check.timer").stdout
+    assert "*-*-* *:*:10/20" in schedule, schedule
+
+
 def test_the_backup_hosts_own_timers_keep_the_policy_and_check_it(droplet, vault):
     s = droplet.settings
     for _ in range(3):

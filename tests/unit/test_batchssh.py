@@ -6,7 +6,7 @@ import pytest
 from pyinfra.api import facts as pyinfra_facts
 
 import batchssh
-from batchssh import pipe, speedups
+from batchssh import groups, pipe, speedups
 from batchssh.speedups import pyinfra_arguments, pyinfra_files, pyinfra_operation, pyinfra_util
 
 
@@ -142,6 +142,66 @@ def test_the_pipe_runs_each_command_and_writes_each_upload_a_line_out_and_a_line
     finally:
         server.stdin.close()
         assert server.wait(10) == 0, "it stops at the end of its input"
+
+
+def test_a_group_runs_in_order_until_the_first_that_fails_and_answers_each(tmp_path):
+    """An operation's commands and uploads as one request (batchssh/groups.py): each answered; after a failure,
+    nothing runs and the rest are answered as not run."""
+    server = subprocess.Popen(["sh", "-c", pipe.COMMAND], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    target, never = tmp_path / "uploaded", tmp_path / "never"
+    try:
+        items = [pipe.put_item(str(target), b"content\n"), pipe.run_item(f"cat {target}; chmod 600 {target}"),
+                 pipe.run_item("echo failing >&2; exit 3"), pipe.run_item(f"touch {never}"),
+                 pipe.put_item(str(never), b"x")]
+        server.stdin.write(pipe.group_request(items))
+        server.stdin.flush()
+        answers = [pipe.read_answer(server.stdout.readline()) for _ in items]
+    finally:
+        server.stdin.close()
+        assert server.wait(10) == 0
+    assert answers == [(0, b"", b""), (0, b"content\n", b""), (3, b"", b"failing\n"),
+                       (pipe.NOT_RUN, b"", b""), (pipe.NOT_RUN, b"", b"")]
+    assert target.stat().st_mode & 0o777 == 0o600 and not never.exists()
+
+
+class Planner:
+    """What grouped() needs of the connector: a plan it keeps, and what may go in a group."""
+
+    def __init__(self, alone):
+        self._planned, self.alone = batchssh.deque(), alone
+
+    def _plan(self, command, arguments):
+        if command in self.alone:
+            return False
+        self._planned.append([command, arguments])
+        return True
+
+
+def test_an_operation_is_read_ahead_to_the_first_command_that_runs_alone():
+    pulled = []
+
+    def operation():
+        for command in ("mkdir", "upload", "chmod", "callback", "chown", "restart"):
+            pulled.append(command)
+            yield command
+
+    planner = Planner(alone={"callback"})
+    seen = []
+    for command in batchssh.BatchedSSHConnector.grouped(planner, operation(), lambda command: {"_chdir": None}):
+        seen.append((command, list(pulled), [planned for planned, _ in planner._planned]))
+    assert seen[0] == ("mkdir", ["mkdir", "upload", "chmod", "callback"], ["mkdir", "upload", "chmod"])
+    assert [command for command, _, _ in seen] == ["mkdir", "upload", "chmod", "callback", "chown", "restart"]
+    assert seen[4][1] == pulled, "after the callback ran, the rest was read"
+    assert planner._planned == batchssh.deque(), "the plan is gone with the operation"
+    assert groups.pyinfra_operations._run_host_op is groups.run_host_op_grouped, "in place"
+
+
+def test_an_operation_that_stops_at_a_failure_leaves_no_plan_behind():
+    planner = Planner(alone=set())
+    generator = batchssh.BatchedSSHConnector.grouped(planner, iter(["a", "b", "c"]), lambda command: {})
+    assert next(generator) == "a" and len(planner._planned) == 3
+    generator.close()  # pyinfra's loop broke at a failure
+    assert planner._planned == batchssh.deque()
 
 
 def test_no_interpreter_is_no_answer():

@@ -223,6 +223,17 @@ def test_a_good_token_request_passes():
     assert rules.token_request_problems(load({"token_issue": "lupo.grigio-2"})) == []
 
 
+def test_the_backup_hosts_schedules_are_lines_of_its_units_too(today):
+    host = today.__class__(**{**vars(today), "backup_repository": "sftp:restic@vault:/srv/restic/droplet",
+                              "backup_ssh_key": "backups/droplet-backup-key"})
+    assert [p for p in backup_rules.backup_host_settings_problems(host) if "schedule" in p] == []
+    bad = host.__class__(**{**vars(host), "backup_host_prune_schedule": "daily\nExecStart=/bin/evil"})
+    assert [p.split(":", 1)[0] for p in backup_rules.backup_host_settings_problems(bad) if "schedule" in p] == [
+        "backup_host_prune_schedule='daily\\nExecStart=/bin/evil'"]
+    [line] = backup_rules.schedule_problems(host, [True, False], backup_rules.BACKUP_HOST_SCHEDULES)
+    assert line.startswith("backup_host_check_schedule=daily: the host's systemd cannot read it as a calendar")
+
+
 def test_a_schedule_is_one_line_of_a_unit_and_one_the_hosts_systemd_reads(today):
     bad = today.__class__(**{**vars(today), "dev_backup_schedule": "hourly\nExecStart=/bin/evil",
                              "production_backup_schedule": "", "dev_backup_check_schedule": "*-*-%d"})
