@@ -65,6 +65,10 @@ def fast_forward(checkout: str, branch: str, update_script: str):
     changes kept in a stash, or why it stopped) is shown in the deploy's output."""
     state = host.get_fact(CheckoutGit, checkout=checkout, branch=branch)
     local, remote, on = state.get("head"), state.get("origin"), state.get("branch")
+    if not state and not host.state.is_executing:
+        # Shown before the run (--dry, or a run without -y) on a host with no checkout yet: the clone comes first.
+        yield reported(update_script)
+        return
     if remote is None:
         raise OperationError(f"dev_branch={branch}: origin of {checkout} has no such branch, or cannot be reached")
     if local == remote and on == branch:

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from sandbox import baseline, upstream
+from sandbox.machine import Sandbox
 from tests import harness
 from tests.settings import REPO
 
@@ -38,6 +39,23 @@ def test_bad_input_gets_one_line_and_changes_nothing(pristine, setting, message)
     lines = harness.preflight_lines(run)
     assert len(lines) == 1 and lines[0].startswith(message), lines
     assert harness.changed_since_mark(pristine) == []
+
+
+def test_a_dry_run_before_anything_of_bastion_is_there_shows_the_changes_and_makes_none(scratch):
+    """--dry (and a run without -y, which shows the same before it asks) on today's droplet, with no dev checkout
+    yet: the fast-forward after the clone is a change to show, not an error (it was one: the branch was looked for
+    in a checkout not cloned yet)."""
+    today = baseline.up(harness.with_layout(Sandbox(scratch.name, scratch.subnet, layout="2026")))
+    assert today.ssh(f"test -e {today.settings.dev_checkout}", check=False).returncode != 0
+    harness.mark(today)
+    # As an operator types it: no -y, so pyinfra reads every operation to show what would change.
+    run = subprocess.run([harness.PYINFRA, "--dry", "inventory.py", "deploy.py", *harness.NO_FOLLOW], cwd=REPO,
+                         env={**os.environ, "BASTION_TARGET": "sandbox", "BASTION_SANDBOX": today.name},
+                         capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+    output = run.stdout + run.stderr  # pyinfra writes its table to stderr
+    assert run.returncode == 0 and "Operation error" not in output, output[-3000:]
+    assert "Checkout | Fast-forward to origin/" in output, output[-3000:]
+    assert harness.changed_since_mark(today) == []
 
 
 def test_orphan_on_the_dev_port_is_named_and_only_stopped_when_told(pristine, settings):
