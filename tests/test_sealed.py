@@ -86,4 +86,5 @@ def test_a_hostile_commit_reaches_nothing_at_any_edge(sb, figures):
     # Taken out again: the original code, served.
     fixed = upstream.push_commit(sb.upstream_repo, s.dev_branch, originals, "The hostile code taken out")
     sb.ssh(f"systemctl start {s.dev_follow_unit}.service", check=False)
-    assert harness.served_commit(sb) == fixed
+    assert harness.served_commit(sb) == fixed, sb.ssh(
+        f"cat {s.bastion_state_dir}/follow.state; journalctl -q --no-pager -n 40 -u {s.dev_fetch_unit}", check=False).stdout
