@@ -91,6 +91,13 @@ def package_problems(d) -> list[str]:
             f"or remove them from dev_packages"]
 
 
+def interrupted_nginx_change(d) -> bool:
+    """bastion's nginx files are there and not what nginx last loaded: a run stopped between writing them (they
+    depend on each other, and on the include line) and its nginx check; on a host bastion never touched, neither is."""
+    ours = host.get_fact(facts.PresentPaths, paths=[d.dev_nginx_snippet, d.dev_nginx_http_conf])
+    return bool(ours) and not host.get_fact(facts.NginxHasLoaded, stamp=f"{d.bastion_state_dir}/nginx-loaded.sha256")
+
+
 def host_problems(d) -> list[str]:
     production = facts.production(d)
     for difference in production.differences + production.unit_disagrees:
@@ -110,8 +117,13 @@ def host_problems(d) -> list[str]:
     problems += production_rules.site_problems(d, production.site, host.get_fact(FileContents, path=production.site) or [])
     nginx = host.get_fact(facts.NginxConfigTest)
     if nginx is not None and not nginx[0]:
-        problems.append(f"production_nginx_site: nginx -t already fails before this deploy touched anything "
-                        f"({nginx[1]}); fix production's nginx configuration first, bastion changes nothing in nginx until then")
+        if interrupted_nginx_change(d):  # its nginx check still stands between these files and a reload
+            logger.warning(f"{host.print_prefix}nginx -t fails ({nginx[1]}) with bastion's files of a run stopped "
+                           f"before its nginx check: this run writes them again and checks")
+        else:
+            problems.append(f"production_nginx_site: nginx -t already fails before this deploy touched anything "
+                            f"({nginx[1]}); fix production's nginx configuration first, bastion changes nothing in nginx "
+                            f"until then")
     return problems + rules.cpu_problems(d, host.get_fact(Cpus)) + package_problems(d)
 
 

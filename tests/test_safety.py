@@ -146,6 +146,22 @@ def test_a_killed_deploy_converges_when_run_again(pristine, tmp_path):
     assert suite.returncode == 0, suite.stdout[-3000:]
 
 
+def test_a_run_stopped_between_its_nginx_files_and_its_nginx_check_is_finished_by_the_next(pristine, settings):
+    """The http-level file names a variable only the included snippet defines: a run stopped after writing it and
+    before the include line leaves nginx -t failing on bastion's own files. The next run finishes the change
+    (it refused before, as if production's configuration were broken); one that is production's is still refused
+    (test_bad_input_gets_one_line_and_changes_nothing's neighbour above)."""
+    harness.deployed(pristine)
+    include = f"include {settings.dev_nginx_snippet};"
+    pristine.ssh(f"sed -i '\\|{include}|d' {settings.production_nginx_site}; "
+                 f"rm {settings.bastion_state_dir}/nginx-loaded.sha256")
+    assert pristine.ssh("nginx -t", check=False).returncode != 0, "the state a stopped run leaves"
+    run = harness.deployed(pristine)
+    assert "this run writes them again and checks" in run.output
+    assert pristine.ssh("nginx -t", check=False).returncode == 0
+    assert include in pristine.ssh(f"cat {settings.production_nginx_site}").stdout
+
+
 def test_the_deploy_never_touches_ssh_firewall_or_interfaces(pristine):
     probe = ("sha256sum /etc/ssh/sshd_config /etc/ssh/ssh_host_*; ls /etc/ssh/sshd_config.d; ip -o addr; ip route; "
              "iptables-save 2>/dev/null; nft list ruleset 2>/dev/null; systemctl show -p ActiveEnterTimestamp ssh")
