@@ -66,9 +66,17 @@ def hand_made(adoption_sandbox, settings):
     harness.wait_until(lambda: f'"port":"{settings.dev_port}"' in sb.ssh(health, check=False).stdout,
                        limit=20, what=f"the hand-made location serving {settings.dev_url_path}/health")
     through_block = f"{settings.dev_url_path}/mcp"
-    made = harness.call_tool(sb, "bootstrap_v2", {"name": "Foundation"}, path=through_block)
-    assert "instanceId" in made, made
-    sb.instance = made["instanceId"]
+    # An old worker may still take a connection after the new one served /health (production's /mcp answers
+    # "not found" there): the first instance is made once a call reaches the hand-made server.
+    made = []
+
+    def bootstrapped() -> bool:
+        made.append(harness.call_tool(sb, "bootstrap_v2", {"name": "Foundation"}, path=through_block))
+        return "instanceId" in made[-1]
+
+    harness.wait_until(bootstrapped, limit=20, what="bootstrap_v2 through the hand-made location",
+                       explain=lambda: str(made[-3:]))
+    sb.instance = made[-1]["instanceId"]
     taken = harness.call_tool(sb, "take_on_role", {"instanceId": sb.instance, "role": "Curator"}, path=through_block)
     assert taken.get("success"), taken
     sb.site_with_block, sb.site_original = with_block, original
