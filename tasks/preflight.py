@@ -15,6 +15,7 @@ from pyinfra.facts.hardware import Cpus
 from tasks import backup_rules, facts, production_rules, rules
 from tasks.adoption import data_root
 from tasks.backups import backup_host_problems
+from tasks.nginx import loaded_stamp
 from tasks.production_view import within
 
 
@@ -92,10 +93,9 @@ def package_problems(d) -> list[str]:
 
 
 def interrupted_nginx_change(d) -> bool:
-    """bastion's nginx files are there and not what nginx last loaded: a run stopped between writing them (they
-    depend on each other, and on the include line) and its nginx check; on a host bastion never touched, neither is."""
+    """bastion's nginx files (interdependent) are there, not what nginx last loaded: a run stopped before its check."""
     ours = host.get_fact(facts.PresentPaths, paths=[d.dev_nginx_snippet, d.dev_nginx_http_conf])
-    return bool(ours) and not host.get_fact(facts.NginxHasLoaded, stamp=f"{d.bastion_state_dir}/nginx-loaded.sha256")
+    return bool(ours) and not host.get_fact(facts.NginxHasLoaded, stamp=loaded_stamp(d))
 
 
 def host_problems(d) -> list[str]:
