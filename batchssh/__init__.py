@@ -46,6 +46,7 @@ from pathlib import Path
 
 from pyinfra import logger
 from pyinfra.api import facts as pyinfra_facts
+from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS
 from pyinfra.api.command import FileUploadCommand, StringCommand
 from pyinfra.api.state import StateStage
 from pyinfra.api.util import get_file_io
@@ -53,6 +54,9 @@ from pyinfra.connectors.ssh import SSHConnector
 from pyinfra.connectors.util import CommandOutput, OutputLine, make_unix_command_for_host
 
 from batchssh import groups, pipe, speedups
+
+# How many operations one chain runs ahead at most (a bound on one request's size, not on correctness).
+CHAIN_LIMIT = 64
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "bastion" / "fact-rounds"
 
@@ -191,6 +195,15 @@ def count(counts: dict) -> None:
             out.write(json.dumps(counts) + "\n")
 
 
+class Unforeseeable(Exception):
+    """An operation read ahead asked what cannot be answered before it runs (pyinfra's fact loader lets it through)."""
+
+
+def _output(raw: tuple[int, bytes, bytes]) -> CommandOutput:
+    _, out, err = raw
+    return CommandOutput(_lines(out, "stdout") + _lines(err, "stderr"))
+
+
 def _lines(raw: bytes, buffer: str) -> list[OutputLine]:
     """As pyinfra reads a channel: text lines without their newline."""
     text = raw.decode("utf-8", errors="replace")
@@ -213,12 +226,25 @@ class BatchedSSHConnector(SSHConnector):
         return record_file("pyinfra", self.host.name, str(self.data["ssh_hostname"]), *words)
 
     def _operations_record_file(self) -> Path:
-        """Which facts each operation reads depends on the run, not on the address: a new host (a rebuild) is
-        converged with what the runs on the old one learnt."""
-        words = [word for word in sys.argv[1:] if not word.startswith("-")]
-        return record_file("pyinfra-operations", self.host.name, *words)
+        """Which facts each operation reads depends on the playbook, not on the host or the --data of a run: a new
+        host (a rebuild, named by its address, with settings of its own) is converged with what the runs on the old
+        one learnt (pyinfra's hash of an operation is the same on every host). (A
+        fact an operation no longer reads costs a read; one it reads that the record lacks is read on its own.)"""
+        files = [word for word in sys.argv[1:] if not word.startswith("-") and os.path.isfile(word)]
+        return record_file("pyinfra-operations", *files)
 
     def connect(self) -> None:
+        self._start()
+        super().connect()
+        transport = self.client.get_transport() if self.client else None
+        if transport is not None:
+            no_delay(transport.sock)
+        commands = remembered(self._record_file())
+        if commands:
+            self._ask_all(commands)
+
+    def _start(self) -> None:
+        """What the connector keeps for a run, before it connects."""
         self._answers: dict[str, tuple[int, CommandOutput]] = {}
         self._asked: list[str] = []
         self._fresh = True  # nothing on the host changed since the batch was answered
@@ -228,20 +254,23 @@ class BatchedSSHConnector(SSHConnector):
         # time it runs after a change) and this run's (remembered for the next one).
         self._operation_facts: dict[str, list[str]] = remembered(self._operations_record_file(), dict)
         self._operation_facts_asked: dict[str, list[str]] = {}
-        self._operation_batched, self._operation_answers = None, {}
+        # Each fact command's last reading, whenever it was read: what the operations after a group are foreseen with.
+        self._latest: dict[str, tuple[int, bytes, bytes]] = {}
+        # Per operation about to run, its facts as read right before it (behind the group or chain before it).
+        self._readings: dict[str, dict[str, tuple[int, bytes, bytes]]] = {}
         # The operation's commands and uploads read ahead (groups.py): [kind, command or path, pipe item, answer].
         self._planned: deque[list] = deque()
         self._grouping: str | None = None
+        self._to_the_end = False  # the plan holds the operation's commands to its end
+        # Operations foreseen (the facts they asked, with the readings, and their items) and run ahead by a chain
+        # (their items and answers, taken when pyinfra executes them).
+        self._foreseen: dict[str, tuple[list, list]] = {}
+        self._foreseeing: dict | None = None
+        self._changed = False  # a group ran
+        self._ran_ahead: dict[str, tuple[list, list]] = {}
         self._counts = {"host": self.host.name, "remote_commands": 0, "answered_from_batch": 0, "batch_bytes": 0,
                         "answered_from_operation_batch": 0, "facts_asked_alone": 0, "file_transfers": 0, "through_pipe": 0,
-                        "groups": 0, "answered_from_group": 0, "argv": sys.argv[1:]}
-        super().connect()
-        transport = self.client.get_transport() if self.client else None
-        if transport is not None:
-            no_delay(transport.sock)
-        commands = remembered(self._record_file())
-        if commands:
-            self._ask_all(commands)
+                        "groups": 0, "answered_from_group": 0, "ran_ahead": 0, "argv": sys.argv[1:]}
 
     def _ask_all(self, commands: list[str]) -> None:
         assert self.client is not None
@@ -254,8 +283,8 @@ class BatchedSSHConnector(SSHConnector):
         stderr.read()
         stdout.channel.recv_exit_status()
         self._counts["batch_bytes"] = len(compressed)
-        self._answers = {command: (status, CommandOutput(_lines(out, "stdout") + _lines(err, "stderr")))
-                         for command, (status, out, err) in batch_answers(compressed, commands).items()}
+        self._latest = batch_answers(compressed, commands)
+        self._answers = {command: (raw[0], _output(raw)) for command, raw in self._latest.items()}
         logger.debug("batchssh: %s facts answered in one round on %s", len(self._answers), self.host.name)
 
     def run_shell_command(self, command, print_output: bool = False, print_input: bool = False, **arguments):
@@ -263,6 +292,8 @@ class BatchedSSHConnector(SSHConnector):
         rest = {k: v for k, v in arguments.items() if k not in ("_get_pty", "_stdin", "_timeout", "_success_exit_codes")}
         codes = arguments.get("_success_exit_codes")
         actual = make_unix_command_for_host(self.state, self.host, command, **rest).get_raw_value() if plain else None
+        if self._foreseeing is not None:
+            return self._foreseen_fact(actual if plain and _asked_by_fact_loader() else None, arguments)
         if not (plain and _asked_by_fact_loader()):
             answer = self._take_planned("run", actual)
             if answer is not None:
@@ -284,8 +315,7 @@ class BatchedSSHConnector(SSHConnector):
                 return (status in codes if codes else status == 0), output
             self._counts["facts_asked_alone"] += 1
         elif not self._read_only:
-            self._fresh = False
-            self._operation_answers = {}
+            self._before_a_change_of_its_own()
         self._counts["remote_commands"] += 1
         logger.debug("batchssh: over SSH (fresh=%s): %.200s", self._fresh, command)
         # Through the run's interpreter when nothing asks for more than it does (a pty, stdin, a timeout, output
@@ -293,25 +323,32 @@ class BatchedSSHConnector(SSHConnector):
         if plain and not (print_output or print_input or self._sudo_asked(arguments)):
             answer = self._through_pipe(pipe.run_request(actual))
             if answer is not None:
-                [(status, out, err)] = answer
-                return (status in codes if codes else status == 0), CommandOutput(_lines(out, "stdout") +
-                                                                                   _lines(err, "stderr"))
+                [raw] = answer
+                if _asked_by_fact_loader():
+                    self._latest[actual] = raw
+                return (raw[0] in codes if codes else raw[0] == 0), _output(raw)
         return super().run_shell_command(command, print_output=print_output, print_input=print_input, **arguments)
 
     def grouped(self, commands, arguments_of, operation: str | None = None):
         """An operation's commands as pyinfra asks for them, read ahead up to the first that cannot go in a group
-        (groups.py): the ones read ahead are planned, and run as one group when pyinfra executes the first.
-        (pyinfra forgets which operation runs once its generator is read to the end: `operation` says it.)"""
+        (groups.py): the ones read ahead are planned, and run as one group when pyinfra executes the first, or were
+        run ahead by a chain already. (pyinfra forgets which operation runs once its generator is read to the end:
+        `operation` says it.)"""
         iterator = iter(commands)
         self._grouping = operation
+        first = True
         try:
             while True:
                 ahead, stop, exhausted = [], None, True
+                self._to_the_end = False
                 for command in iterator:
                     if not self._plan(command, arguments_of(command)):
                         stop, exhausted = command, False
                         break
                     ahead.append(command)
+                self._to_the_end = exhausted
+                self._take_ran_ahead(operation, whole=first and exhausted)
+                first = False
                 yield from ahead
                 if stop is not None:
                     yield stop
@@ -320,57 +357,190 @@ class BatchedSSHConnector(SSHConnector):
         finally:
             self._planned.clear()  # pyinfra stopped at a failure: what was planned after it never runs
             self._grouping = None
+            self._to_the_end = False
 
-    def _plan(self, command, arguments) -> bool:
-        """Whether the command can run in a group (the interpreter runs it as it would alone, and success is exit
-        status 0); planned if so."""
+    def _item(self, command, arguments) -> list | None:
+        """The command as a group runs it ([kind, command or path, pipe item]), when the interpreter runs it as it
+        would alone and success is exit status 0; None when it must run on its own."""
         if self._pipe_failed or self.state.print_output or self.state.print_input or self._sudo_asked(arguments):
-            return False
+            return None
         if isinstance(command, StringCommand):
             if any(arguments.get(key) for key in ("_get_pty", "_stdin", "_timeout")) or \
                     list(arguments.get("_success_exit_codes") or [0]) != [0]:
-                return False
+                return None
             rest = {k: v for k, v in arguments.items() if k not in ("_get_pty", "_stdin", "_timeout", "_success_exit_codes")}
             actual = make_unix_command_for_host(self.state, self.host, command, **rest).get_raw_value()
-            self._planned.append(["run", actual, pipe.run_item(actual), None])
-            return True
+            return ["run", actual, pipe.run_item(actual)]
         if isinstance(command, FileUploadCommand):
             with get_file_io(command.src) as file_io:
                 data = file_io.read()
             data = data if isinstance(data, bytes) else data.encode()
-            self._planned.append(["put", command.dest, pipe.put_item(command.dest, data), None])
-            return True
-        return False
+            return ["put", command.dest, pipe.put_item(command.dest, data)]
+        return None
+
+    def _plan(self, command, arguments) -> bool:
+        """Whether the command can run in a group; planned if so."""
+        item = self._item(command, arguments)
+        if item is not None:
+            self._planned.append([*item, None])
+        return item is not None
+
+    def _take_ran_ahead(self, operation: str | None, whole: bool) -> None:
+        """The answers of an operation a chain ran ahead, for its plan: the same commands and uploads, since its
+        facts read the same as when it was foreseen (a plan that differs is an error: the host ran the other)."""
+        if operation not in self._ran_ahead:
+            return
+        items, answers = self._ran_ahead.pop(operation)
+        if not whole or [entry[:3] for entry in self._planned] != items:
+            raise OSError(f"batchssh: operation {operation} came with other commands than the ones run ahead")
+        for entry, answer in zip(self._planned, answers, strict=True):
+            entry[3] = answer
+        self._counts["ran_ahead"] += 1
 
     def _run_planned(self) -> None:
         """The planned commands and uploads not run yet, as one request; each answer kept for pyinfra's call. With
-        no interpreter on the host, the plan is dropped and each goes the usual way when pyinfra calls it."""
+        no interpreter on the host, the plan is dropped and each goes the usual way when pyinfra calls it.
+
+        When the plan goes to the operation's end, the operations after it that can be foreseen ride in the same request
+        as a chain: each is read ahead with its facts as last read, and runs on the host only if its facts read
+        the same there, after the ones before it ran (so its commands are the ones pyinfra will make of them).
+        Behind the chain, the facts of the operation after it, as it read them in earlier runs."""
         waiting = [entry for entry in self._planned if entry[3] is None]
         if not waiting:
             return
-        # The next operation's facts (as it read them in earlier runs) are asked right behind the group, in the
-        # same round: read after this operation's changes, they answer it unless something changes before it.
-        upcoming = self._next_operation()
-        wanted = list(self._operation_facts.get(upcoming, [])) if upcoming else []
-        request = pipe.group_request([entry[2] for entry in waiting]) + (pipe.batch_request(wanted) if wanted else b"")
-        answers = self._through_pipe(request, answers=len(waiting) + len(wanted))
+        links = self._foreseen_links() if self._to_the_end else []
+        after = self._operation_after(len(links))
+        tail = list(self._operation_facts.get(after, [])) if after else []
+        request = pipe.chain_request([([], [entry[2] for entry in waiting])] + [
+            ([(command, None if raw is None else pipe.digest(*raw)) for command, raw in expect],
+             [item for _, _, item in items]) for _, expect, items in links])
+        request += pipe.batch_request(tail) if tail else b""
+        # At the run's first change, every fact the operations read in earlier runs, as the host has them now: what
+        # the operations after each change are foreseen with (they read the same until an operation changes them).
+        unknown = [] if self._changed else [command for command in dict.fromkeys(
+            fact for facts in self._operation_facts.values() for fact in facts) if command not in self._latest]
+        request += pipe.batch_request(unknown) if unknown else b""
+        self._changed = True
+        total = len(waiting) + sum(len(expect) + len(items) for _, expect, items in links) + len(tail) + len(unknown)
+        answers = self._through_pipe(request, answers=total)
         if answers is None:
             self._planned.clear()
             return
         self._counts["groups"] += 1
         self._fresh = False
-        for entry, answer in zip(waiting, answers, strict=False):
-            entry[3] = answer
-        self._operation_batched, self._operation_answers = upcoming, {
-            command: (status, CommandOutput(_lines(out, "stdout") + _lines(err, "stderr")))
-            for command, (status, out, err) in zip(wanted, answers[len(waiting):], strict=True)}
+        answered = iter(answers)
+        for entry in waiting:
+            entry[3] = next(answered)
+        running = all(entry[3][0] == 0 for entry in waiting)
+        self._readings, self._ran_ahead = {}, {}
+        for operation, expect, items in links:
+            readings, same = {}, True
+            for command, raw in expect:
+                got = next(answered)
+                readings[command] = self._latest[command] = raw if got[0] == pipe.SAME else got
+                same = same and (raw is None or got[0] == pipe.SAME)
+            ran = [next(answered) for _ in items]
+            if running:
+                self._readings[operation] = readings
+                if same:
+                    self._ran_ahead[operation] = (items, ran)
+                running = same and all(status == 0 for status, _, _ in ran)
+        tail_read = dict(zip(tail, [next(answered) for _ in tail], strict=True))
+        self._latest.update(zip(unknown, answered, strict=True))
+        self._latest.update(tail_read)
+        if running and after:
+            self._readings[after] = tail_read
 
-    def _next_operation(self) -> str | None:
+    def _foreseen_links(self) -> list[tuple[str, list, list]]:
+        """The operations after this one, each with the facts to read before it ([command, expected reading or None])
+        and its items, up to the first that cannot be foreseen."""
         order = self.host.op_hash_order
         current = self._grouping or self.host.current_op_hash
-        if current not in order or order.index(current) + 1 >= len(order):
+        if current not in order:
+            return []
+        links, done = [], [(current, [entry[:3] for entry in self._planned])]
+        for operation in order[order.index(current) + 1:][:CHAIN_LIMIT]:
+            foreseen = self._foresee(operation, done)
+            if foreseen is None:
+                break
+            facts, items = foreseen
+            asked = dict(facts)
+            recorded = [(command, None) for command in self._operation_facts.get(operation, []) if command not in asked]
+            links.append((operation, [*facts, *recorded], items))
+            done.append((operation, items))
+        return links
+
+    def _foresee(self, operation: str, done: list[tuple[str, list]]) -> tuple[list, list] | None:
+        """The operation's facts and items, with each fact answered by its last reading: its command generator run
+        ahead, as pyinfra will run it (pyinfra's log is quiet meanwhile, and the host's current operation is put
+        back). Its condition (`_if`, e.g. a reload when a file changed) sees the operations before it in the chain
+        as pyinfra will when it runs: done, and changed if they have commands. None when it cannot be: a fact
+        never read, a fact read after a command, a command that runs on its own, an operation with retries or
+        continue_on_error, a condition that asks more of an operation ahead than that, or any error."""
+        op_data = self.state.get_op_data_for_host(self.host, operation)
+        arguments = op_data.global_arguments
+        known = self._foreseen.get(operation)
+        if known is not None and all(self._latest.get(command) == raw for command, raw in known[0]) \
+                and not arguments.get("_if"):
+            return known
+        if any(arguments.get(key) for key in ("_retries", "_continue_on_error")):
             return None
-        return order[order.index(current) + 1]
+        base = {key: arguments[key] for key in CONNECTOR_ARGUMENT_KEYS if key in arguments}
+        host = self.host
+        current = (host.in_op, host.current_op_hash, host.current_op_global_arguments, host.current_op_deploy_data)
+        self._foreseeing = foreseeing = {"facts": [], "commanded": False, "unforeseeable": False}
+        items = []
+        commands = op_data.command_generator()
+        quiet, logger.disabled = logger.disabled, True
+        metas = [self.state.get_op_data_for_host(host, ahead).operation_meta for ahead, _ in done]
+        for meta, (_, ahead_items) in zip(metas, done, strict=True):
+            meta._success, meta._commands = True, ahead_items
+        try:
+            for command in commands:
+                item = self._item(command, {**base, **command.connector_arguments})
+                if item is None:
+                    return None
+                items.append(item)
+                foreseeing["commanded"] = True
+        except Exception:  # an operation may raise on facts that change before it runs: it is not foreseen
+            return None
+        finally:
+            commands.close()
+            for meta in metas:
+                del meta._success, meta._commands  # not complete: pyinfra completes it when it runs
+            logger.disabled = quiet
+            self._foreseeing = None
+            host.in_op, host.current_op_hash, host.current_op_global_arguments, host.current_op_deploy_data = current
+        if foreseeing["unforeseeable"]:
+            return None
+        self._foreseen[operation] = (foreseeing["facts"], items)
+        return self._foreseen[operation]
+
+    def _foreseen_fact(self, actual: str | None, arguments):
+        """A fact asked by an operation read ahead: its last reading, or Unforeseeable."""
+        foreseeing = self._foreseeing
+        raw = None if actual is None or foreseeing["commanded"] or self._sudo_asked(arguments) else self._latest.get(actual)
+        if raw is None:
+            foreseeing["unforeseeable"] = True  # even if the operation catches it
+            raise Unforeseeable(actual)
+        foreseeing["facts"].append((actual, raw))
+        codes = arguments.get("_success_exit_codes")
+        return (raw[0] in codes if codes else raw[0] == 0), _output(raw)
+
+    def _operation_after(self, skipped: int) -> str | None:
+        order = self.host.op_hash_order
+        current = self._grouping or self.host.current_op_hash
+        if current not in order or order.index(current) + 1 + skipped >= len(order):
+            return None
+        return order[order.index(current) + 1 + skipped]
+
+    def _before_a_change_of_its_own(self) -> None:
+        """A command or upload that is not planned changes the host: no reading taken before it holds after it. If
+        a chain ran operations ahead that pyinfra has not executed yet, the host is ahead of pyinfra: an error."""
+        if self._ran_ahead:
+            raise OSError(f"batchssh: a command came before the operations run ahead ({', '.join(self._ran_ahead)})")
+        self._fresh = False
+        self._readings = {}
 
     def _take_planned(self, kind: str, key) -> tuple[int, bytes, bytes] | None:
         """The answer to pyinfra's call of the next planned command or upload (the group run at the first); None
@@ -402,25 +572,27 @@ class BatchedSSHConnector(SSHConnector):
                 asked.append(actual)
 
     def _from_operation_batch(self, actual: str) -> tuple[int, CommandOutput] | None:
-        """After a change, an operation reads its facts one by one as it runs: the ones it read in the last runs
-        (or while pyinfra prepared this one) are asked together at its first fact, and answer until it changes
-        something itself."""
+        """After a change, an operation reads its facts one by one as it runs: the ones read behind the group or
+        chain before it answer, or else the ones it read in the last runs (or while pyinfra prepared this one) are
+        asked together at its first fact, and answer until it changes something itself."""
         operation = self.host.current_op_hash
         if operation is None or self.state.current_stage < StateStage.Execute:
             return None
-        if operation != self._operation_batched:
-            self._operation_batched, self._operation_answers = operation, {}
+        if operation not in self._readings:
+            self._readings = {operation: {}}
             wanted = list(dict.fromkeys([actual, *self._operation_facts.get(operation, [])]))
-            if len(wanted) > 1:
+            if len(wanted) > 1 and not self._ran_ahead:
                 read = self._through_pipe(pipe.batch_request(wanted), answers=len(wanted))
                 if read is not None:
                     self._counts["remote_commands"] += 1
-                    self._operation_answers = {
-                        command: (status, CommandOutput(_lines(out, "stdout") + _lines(err, "stderr")))
-                        for command, (status, out, err) in zip(wanted, read, strict=True)}
-        answered = self._operation_answers.get(actual)
+                    self._readings[operation] = dict(zip(wanted, read, strict=True))
+                    self._latest.update(self._readings[operation])
+        answered = self._readings[operation].get(actual)
+        if answered is None and self._ran_ahead:
+            # Read now, it would be the state after the operations run ahead: never answer with that.
+            raise RuntimeError(f"batchssh: {actual!r} was not read before the operations run ahead")
         self._counts["answered_from_operation_batch"] += answered is not None
-        return answered
+        return None if answered is None else (answered[0], _output(answered))
 
     @staticmethod
     def _sudo_asked(arguments) -> bool:
@@ -455,7 +627,7 @@ class BatchedSSHConnector(SSHConnector):
         if planned is not None:
             answer = [planned]
         else:
-            self._operation_answers = {}  # an upload of its own: the facts asked before it may be stale now
+            self._before_a_change_of_its_own()  # an upload of its own: the facts asked before it may be stale now
             with get_file_io(filename_or_io) as file_io:
                 data = file_io.read()
             answer = self._through_pipe(pipe.put_request(remote_location, data if isinstance(data, bytes) else data.encode()))

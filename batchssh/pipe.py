@@ -6,21 +6,38 @@ SERVER runs on the host (the host's python3), reading one JSON request per line 
     {"run": COMMAND}              COMMAND as sshd would run it: the login shell's -c, stdin closed
     {"put": PATH, "data": B64}    PATH written as SFTP writes it (created 0666 less the umask, or truncated)
     {"batch": [COMMAND, ...]}     read-only commands (facts), side by side: one answer line for each, in order
-    {"group": [RUN-OR-PUT, ...]}  an operation's commands and uploads, one after the other until the first that
-                                  fails: one answer line for each, NOT_RUN for those after the failure
+    {"chain": [{"expect": [[COMMAND, DIGEST-OR-NULL], ...], "group": [RUN-OR-PUT, ...]}, ...]}
+                                  operations one after the other: each link's facts read side by side (a fact
+                                  whose reading has the DIGEST expected is answered SAME), then its commands and
+                                  uploads one after the other; from the first fact not as expected or the first
+                                  command that fails on, no command runs (answered NOT_RUN) and the facts of the
+                                  links after it are still read (the client learns the host's state from them)
 and answering each, in order, with {"status": N, "out": B64, "err": B64} on a line of its own. It stops at the
 end of its input: when the connection closes, it is gone.
 """
 from __future__ import annotations
 
 import base64
+import hashlib
+import inspect
 import json
 
 # The answer of a group's item after the one that failed: never run (no exit status is negative).
 NOT_RUN = -1
+# The answer of a chain's fact whose reading is the one expected (the client has it already).
+SAME = -2
+
+
+def digest(status, out, err):
+    """What a chain compares of the reading of a fact (the host computes it with this same function)."""
+    return hashlib.sha256(b"%d %d %d\n" % (status, len(out), len(err)) + out + err).hexdigest()
+
 
 SERVER = (
-    "import base64, json, os, subprocess, sys\n"
+    "import base64, hashlib, json, os, subprocess, sys\n"
+    "from concurrent.futures import ThreadPoolExecutor\n"
+    "pool = ThreadPoolExecutor(16)\n"
+    + inspect.getsource(digest) +
     "shell = os.environ.get(\"SHELL\") or \"sh\"\n"
     "def answer(status, out=b\"\", err=b\"\"):\n"
     "    sys.stdout.write(json.dumps({\"status\": status, \"out\": base64.b64encode(out).decode(),\n"
@@ -41,16 +58,20 @@ SERVER = (
     "for line in sys.stdin:\n"
     "    request = json.loads(line)\n"
     "    if \"batch\" in request:\n"
-    "        from concurrent.futures import ThreadPoolExecutor\n"
-    "        with ThreadPoolExecutor(16) as pool:\n"
-    "            for status, out, err in list(pool.map(run, request[\"batch\"])):\n"
-    "                answer(status, out, err)\n"
-    "    elif \"group\" in request:\n"
-    "        failed = False\n"
-    "        for item in request[\"group\"]:\n"
-    f"            status, out, err = ({NOT_RUN}, b\"\", b\"\") if failed else one(item)\n"
-    "            failed = failed or status != 0\n"
+    "        for status, out, err in list(pool.map(run, request[\"batch\"])):\n"
     "            answer(status, out, err)\n"
+    "    elif \"chain\" in request:\n"
+    "        stopped = False\n"
+    "        for link in request[\"chain\"]:\n"
+    "            expect = link[\"expect\"]\n"
+    "            for (_, wanted), got in zip(expect, list(pool.map(run, [command for command, _ in expect]))):\n"
+    "                same = wanted is not None and digest(*got) == wanted\n"
+    "                stopped = stopped or (wanted is not None and not same)\n"
+    f"                answer({SAME}) if same else answer(*got)\n"
+    "            for item in link[\"group\"]:\n"
+    f"                status, out, err = ({NOT_RUN}, b\"\", b\"\") if stopped else one(item)\n"
+    "                stopped = stopped or status != 0\n"
+    "                answer(status, out, err)\n"
     "    else:\n"
     "        answer(*one(request))\n"
 )
@@ -78,8 +99,11 @@ def put_item(path: str, data: bytes) -> dict:
     return {"put": path, "data": base64.b64encode(data).decode()}
 
 
-def group_request(items: list[dict]) -> bytes:
-    return json.dumps({"group": items}).encode() + b"\n"
+def chain_request(links: list[tuple[list[tuple[str, str | None]], list[dict]]]) -> bytes:
+    """Each link: the facts to read first, with the digest each is expected to have (None: read only), and the
+    items to run if every one has it."""
+    return json.dumps({"chain": [{"expect": [list(fact) for fact in expect], "group": items}
+                                 for expect, items in links]}).encode() + b"\n"
 
 
 def read_answer(line: bytes) -> tuple[int, bytes, bytes] | None:

@@ -147,21 +147,50 @@ def test_the_pipe_runs_each_command_and_writes_each_upload_a_line_out_and_a_line
 def test_a_group_runs_in_order_until_the_first_that_fails_and_answers_each(tmp_path):
     """An operation's commands and uploads as one request (batchssh/groups.py): each answered; after a failure,
     nothing runs and the rest are answered as not run."""
-    server = subprocess.Popen(["sh", "-c", pipe.COMMAND], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     target, never = tmp_path / "uploaded", tmp_path / "never"
-    try:
-        items = [pipe.put_item(str(target), b"content\n"), pipe.run_item(f"cat {target}; chmod 600 {target}"),
-                 pipe.run_item("echo failing >&2; exit 3"), pipe.run_item(f"touch {never}"),
-                 pipe.put_item(str(never), b"x")]
-        server.stdin.write(pipe.group_request(items))
-        server.stdin.flush()
-        answers = [pipe.read_answer(server.stdout.readline()) for _ in items]
-    finally:
-        server.stdin.close()
-        assert server.wait(10) == 0
+    items = [pipe.put_item(str(target), b"content\n"), pipe.run_item(f"cat {target}; chmod 600 {target}"),
+             pipe.run_item("echo failing >&2; exit 3"), pipe.run_item(f"touch {never}"),
+             pipe.put_item(str(never), b"x")]
+    answers = asked_of_a_pipe(pipe.chain_request([([], items)]), len(items))
     assert answers == [(0, b"", b""), (0, b"content\n", b""), (3, b"", b"failing\n"),
                        (pipe.NOT_RUN, b"", b""), (pipe.NOT_RUN, b"", b"")]
     assert target.stat().st_mode & 0o777 == 0o600 and not never.exists()
+
+
+def asked_of_a_pipe(request: bytes, answers: int) -> list:
+    server = subprocess.Popen(["sh", "-c", pipe.COMMAND], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        server.stdin.write(request)
+        server.stdin.flush()
+        return [pipe.read_answer(server.stdout.readline()) for _ in range(answers)]
+    finally:
+        server.stdin.close()
+        assert server.wait(10) == 0
+
+
+def test_a_chain_runs_each_operation_only_while_its_facts_read_as_foreseen(tmp_path):
+    """Operations run ahead (batchssh: _run_planned): each link's facts are read after the links before it ran; a
+    fact read as expected is answered SAME, and from the first that is not, nothing runs, while the facts of the
+    links after it are still read."""
+    made, second, third = tmp_path / "made", tmp_path / "second", tmp_path / "third"
+    absent = (1, b"", b"")
+    link = [([], [pipe.run_item(f"mkdir {made}")]),
+            # foreseen with the directory made: true after the first link
+            ([(f"test -d {made}", pipe.digest(0, b"", b"")), ("echo read only", None)], [pipe.run_item(f"touch {second}")]),
+            # foreseen with no directory, as it was before: not so, so it does not run
+            ([(f"test -d {made}", pipe.digest(*absent))], [pipe.run_item(f"touch {third}")]),
+            ([(f"test -e {second}", pipe.digest(0, b"", b""))], [pipe.run_item(f"touch {third}")])]
+    answers = asked_of_a_pipe(pipe.chain_request(link), 8)
+    assert answers == [(0, b"", b""),
+                       (pipe.SAME, b"", b""), (0, b"read only\n", b""), (0, b"", b""),
+                       (0, b"", b""), (pipe.NOT_RUN, b"", b""),
+                       (pipe.SAME, b"", b""), (pipe.NOT_RUN, b"", b"")]
+    assert second.exists() and not third.exists()
+    failing = [([], [pipe.run_item("exit 4")]), ([(f"test -e {second}", pipe.digest(0, b"", b""))],
+                                                 [pipe.run_item(f"touch {third}")])]
+    assert asked_of_a_pipe(pipe.chain_request(failing), 3) == [(4, b"", b""), (pipe.SAME, b"", b""),
+                                                                (pipe.NOT_RUN, b"", b"")]
+    assert not third.exists(), "nothing runs after a failure"
 
 
 class Planner:
@@ -169,6 +198,9 @@ class Planner:
 
     def __init__(self, alone):
         self._planned, self.alone = batchssh.deque(), alone
+
+    def _take_ran_ahead(self, operation, whole):
+        pass
 
     def _plan(self, command, arguments):
         if command in self.alone:

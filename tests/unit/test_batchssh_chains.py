@@ -1,0 +1,124 @@
+"""The chain's foresight (batchssh: _foresee, _take_ran_ahead), offline: an operation's commands made ahead from its
+facts' last readings, as pyinfra will make them when it executes it."""
+import logging
+from io import StringIO
+
+import pytest
+from pyinfra.api import Config, Inventory, State, StringCommand
+from pyinfra.api.operation import add_op, operation
+from pyinfra.context import ctx_host, ctx_state, host
+from pyinfra.facts.files import File
+from pyinfra.operations import files
+
+import batchssh
+
+ABSENT = (0, b"", b"")
+PRESENT = (0, b"user=root group=root mode=-rw-r--r-- atime=1 mtime=1 ctime=1 size=1 '/srv/a'", b"")
+
+
+@operation()
+def shaped(path: str):
+    if host.get_fact(File, path=path) is None:
+        host.noop(f"{path} is absent")
+        yield StringCommand("touch", path)
+    yield StringCommand("chmod", "600", path)
+
+
+@operation()
+def reads_after_its_command(path: str):
+    yield StringCommand("touch", path)
+    host.get_fact(File, path=path)
+
+
+class Readings(dict):
+    """The facts' last readings, by what a fact's command names."""
+
+    def __init__(self, by_path: dict):
+        super().__init__()
+        self.by_path, self.asked = by_path, []
+
+    def get(self, command, default=None):
+        self.asked.append(command)
+        return next((reading for path, reading in self.by_path.items() if path in command), default)
+
+
+@pytest.fixture
+def box():
+    inventory = Inventory((["@batchssh/box"], {}))
+    state = State(inventory, Config())
+    state.check_for_changes = False
+    box = inventory.get_host("box")
+    box.connected = True
+    box.connector._start()
+    return box
+
+
+def op(box, function, **arguments):
+    return add_op(box.state, function, host=box, **arguments)[box]
+
+
+def foresee(box, operation, readings, done=()):
+    """As pyinfra runs it, executing the operation before: with the host and state in context."""
+    box.connector._latest = readings
+    box.state.is_executing = True
+    try:
+        with ctx_state.use(box.state), ctx_host.use(box):
+            return box.connector._foresee(operation._hash, list(done))
+    finally:
+        box.state.is_executing = False
+
+
+def test_an_operation_is_foreseen_from_its_facts_last_readings(box):
+    a = op(box, shaped, path="/srv/a")
+    absent = foresee(box, a, Readings({"/srv/a": ABSENT}))
+    assert [kind for kind, _, _ in absent[1]] == ["run", "run"] and "touch /srv/a" in absent[1][0][1]
+    assert absent[0] == [(absent[0][0][0], ABSENT)], "the fact it read, with the reading it was foreseen with"
+    present = foresee(box, a, Readings({"/srv/a": PRESENT}))
+    assert len(present[1]) == 1 and "chmod 600 /srv/a" in present[1][0][1]
+
+
+def test_an_upload_is_foreseen_with_its_content(box):
+    c = op(box, files.put, src=StringIO("content\n"), dest="/srv/c", create_remote_dir=False)
+    foreseen = foresee(box, c, Readings({"/srv/c": ABSENT, "TMPDIR": (0, b"/tmp\n", b"")}))
+    puts = [item for kind, _, item in foreseen[1] if kind == "put"]
+    assert puts and batchssh.base64.b64decode(puts[0]["data"]) == b"content\n"
+
+
+def test_what_cannot_be_foreseen_is_not(box):
+    a = op(box, shaped, path="/srv/a")
+    assert foresee(box, a, Readings({})) is None, "a fact never read"
+    d = op(box, reads_after_its_command, path="/srv/d")
+    assert foresee(box, d, Readings({"/srv/d": ABSENT})) is None, "a fact read after a command: it depends on it"
+
+
+def test_a_condition_sees_the_operations_ahead_done_and_changed_if_they_have_commands(box):
+    a = op(box, shaped, path="/srv/a")
+    e = op(box, shaped, path="/srv/e", _if=a.did_change)
+    readings = Readings({"/srv/e": ABSENT})
+    assert foresee(box, e, readings) is None, "a condition on an operation not run yet, nor ahead"
+    assert len(foresee(box, e, readings, done=[(a._hash, [["run", "touch /srv/a", {}]])])[1]) == 2
+    assert foresee(box, e, readings, done=[(a._hash, [])])[1] == [], "a reload after no change: nothing"
+    assert not a.is_complete(), "pyinfra completes it when it runs"
+
+
+def test_foresight_leaves_pyinfra_as_it_was_and_its_log_quiet(box, caplog):
+    a = op(box, shaped, path="/srv/a")
+    box.current_op_hash, box.in_op = "running", True
+    with caplog.at_level(logging.DEBUG, logger="pyinfra"):
+        assert foresee(box, a, Readings({"/srv/a": ABSENT})) is not None
+    assert (box.current_op_hash, box.in_op) == ("running", True)
+    assert "absent" not in caplog.text, "pyinfra logs an operation's notes when it runs it, once"
+
+
+def test_an_operation_run_ahead_gets_the_answers_of_the_commands_it_makes_and_no_other(box):
+    connector = box.connector
+    items = [["run", "touch /srv/a", {"run": "touch /srv/a"}]]
+    connector._ran_ahead = {"op": (items, [(0, b"done", b"")])}
+    connector._planned.append([*items[0], None])
+    connector._take_ran_ahead("op", whole=True)
+    assert connector._planned[0][3] == (0, b"done", b"") and connector._ran_ahead == {}
+    connector._planned.clear()
+    connector._ran_ahead = {"op": (items, [(0, b"", b"")])}
+    connector._planned.append(["run", "touch /srv/other", {"run": "touch /srv/other"}, None])
+    with pytest.raises(OSError, match="other commands than the ones run ahead"):
+        connector._take_ran_ahead("op", whole=True)
