@@ -266,7 +266,7 @@ class BatchedSSHConnector(SSHConnector):
         # (their items and answers, taken when pyinfra executes them).
         self._foreseen: dict[str, tuple[list, list]] = {}
         self._foreseeing: dict | None = None
-        self._changed = False  # a group ran
+        self._discovered: dict[str, list[str]] = {}
         self._ran_ahead: dict[str, tuple[list, list]] = {}
         self._counts = {"host": self.host.name, "remote_commands": 0, "answered_from_batch": 0, "batch_bytes": 0,
                         "answered_from_operation_batch": 0, "facts_asked_alone": 0, "file_transfers": 0, "through_pipe": 0,
@@ -410,17 +410,16 @@ class BatchedSSHConnector(SSHConnector):
             return
         links = self._foreseen_links() if self._to_the_end else []
         after = self._operation_after(len(links))
-        tail = list(self._operation_facts.get(after, [])) if after else []
+        tail = list(self._facts_of(after)) if after else []
         request = pipe.chain_request([([], [entry[2] for entry in waiting])] + [
-            ([(command, None if raw is None else pipe.digest(*raw)) for command, raw in expect],
+            ([(command, None if raw is None else pipe.digest(*raw), pipe.digest(*raw, True) if loose else None)
+              for command, raw, loose in expect],
              [item for _, _, item in items]) for _, expect, items in links])
         request += pipe.batch_request(tail) if tail else b""
-        # At the run's first change, every fact the operations read in earlier runs, as the host has them now: what
-        # the operations after each change are foreseen with (they read the same until an operation changes them).
-        unknown = [] if self._changed else [command for command in dict.fromkeys(
-            fact for facts in self._operation_facts.values() for fact in facts) if command not in self._latest]
+        # Every fact the operations after the chain read that was never read in this run, as the host has them now:
+        # what they are foreseen with (they read the same until an operation before them changes them).
+        unknown = self._never_read(after, tail)
         request += pipe.batch_request(unknown) if unknown else b""
-        self._changed = True
         total = len(waiting) + sum(len(expect) + len(items) for _, expect, items in links) + len(tail) + len(unknown)
         answers = self._through_pipe(request, answers=total)
         if answers is None:
@@ -435,10 +434,11 @@ class BatchedSSHConnector(SSHConnector):
         self._readings, self._ran_ahead = {}, {}
         for operation, expect, items in links:
             readings, same = {}, True
-            for command, raw in expect:
+            for command, raw, loose in expect:
                 got = next(answered)
                 readings[command] = self._latest[command] = raw if got[0] == pipe.SAME else got
-                same = same and (raw is None or got[0] == pipe.SAME)
+                same = same and (raw is None or got[0] == pipe.SAME or
+                                 loose and pipe.digest(*got, True) == pipe.digest(*raw, True))
             ran = [next(answered) for _ in items]
             if running:
                 self._readings[operation] = readings
@@ -463,20 +463,20 @@ class BatchedSSHConnector(SSHConnector):
             foreseen = self._foresee(operation, done)
             if foreseen is None:
                 break
-            facts, items = foreseen
+            facts, items, loose = foreseen
             asked = dict(facts)
-            recorded = [(command, None) for command in self._operation_facts.get(operation, []) if command not in asked]
-            links.append((operation, [*facts, *recorded], items))
+            recorded = [(command, None, False) for command in self._facts_of(operation) if command not in asked]
+            links.append((operation, [(command, raw, command in loose) for command, raw in facts] + recorded, items))
             done.append((operation, items))
         return links
 
     def _foresee(self, operation: str, done: list[tuple[str, list]]) -> tuple[list, list] | None:
         """The operation's facts and items, with each fact answered by its last reading: its command generator run
-        ahead, as pyinfra will run it (pyinfra's log is quiet meanwhile, and the host's current operation is put
-        back). Its condition (`_if`, e.g. a reload when a file changed) sees the operations before it in the chain
-        as pyinfra will when it runs: done, and changed if they have commands. None when it cannot be: a fact
-        never read, a fact read after a command, a command that runs on its own, an operation with retries or
-        continue_on_error, a condition that asks more of an operation ahead than that, or any error."""
+        ahead, as pyinfra will run it. Its condition (`_if`, e.g. a reload when a file changed) sees the operations
+        before it in the chain as pyinfra will when it runs: done, and changed if they have commands. None when it
+        cannot be: a fact never read, a fact read after a command, a command that runs on its own, an operation
+        with retries or continue_on_error, a condition that asks more of an operation ahead than that, or any
+        error."""
         op_data = self.state.get_op_data_for_host(self.host, operation)
         arguments = op_data.global_arguments
         known = self._foreseen.get(operation)
@@ -485,43 +485,104 @@ class BatchedSSHConnector(SSHConnector):
             return known
         if any(arguments.get(key) for key in ("_retries", "_continue_on_error")):
             return None
+        foreseeing = self._generated(operation, done)
+        if foreseeing is None or foreseeing["unknown"] or foreseeing["items"] is None:
+            return None
+        facts, items = foreseeing["facts"], foreseeing["items"]
+        self._foreseen[operation] = (facts, items, self._loose(operation, done, facts, items))
+        return self._foreseen[operation]
+
+    def _loose(self, operation: str, done, facts: list, items: list) -> frozenset[str]:
+        """The facts whose stat lines' times and size the operation's commands do not depend on: its commands are the
+        same with them all set to 0 and to the far future (a parent directory a file was just written into reads
+        otherwise, and the operation only asks whether it is there)."""
+        stats = [command for command, (_, out, _) in facts if pipe.loosened(out) != out]
+        for value in (b"0", b"9999999999"):
+            if not stats:
+                break
+            changed = {command: (raw[0], pipe.loosened(raw[1], value), raw[2]) for command, raw in facts if command in stats}
+            foreseeing = self._generated(operation, done, readings=changed)
+            if foreseeing is None or foreseeing["unknown"] or foreseeing["items"] != items:
+                return frozenset()
+        return frozenset(stats)
+
+    def _facts_of(self, operation: str, discover: bool = True) -> list[str]:
+        """The fact commands the operation reads: as in earlier runs, or else as it asks them when its command
+        generator runs ahead with each fact never read answered by its default (what it reads where nothing of it
+        is there yet), its condition not asked, its commands not kept."""
+        recorded = self._operation_facts.get(operation)
+        if recorded is not None:
+            return recorded
+        if operation not in self._discovered:
+            if not discover:
+                return []
+            foreseeing = self._generated(operation, [], discovering=True)
+            self._discovered[operation] = [] if foreseeing is None else \
+                [command for command, _ in foreseeing["facts"]] + foreseeing["unknown"]
+        return self._discovered[operation]
+
+    def _never_read(self, after: str | None, tail: list[str]) -> list[str]:
+        order = self.host.op_hash_order
+        remaining = order[order.index(after):] if after in order else []
+        return list(dict.fromkeys(command for operation in remaining for command in self._facts_of(operation)
+                                  if command not in self._latest and command not in tail))
+
+    def _generated(self, operation: str, done: list[tuple[str, list]], discovering: bool = False,
+                   readings: dict | None = None) -> dict | None:
+        """The operation's command generator run ahead, each fact it asks answered by its last reading (pyinfra's log
+        quiet meanwhile, the host's current operation and the operations in `done` put back as they were): the facts
+        ([command, reading]) and items it made, and the facts it asked that were never read; None on any error."""
+        op_data = self.state.get_op_data_for_host(self.host, operation)
+        arguments = op_data.global_arguments
         base = {key: arguments[key] for key in CONNECTOR_ARGUMENT_KEYS if key in arguments}
-        host = self.host
+        host, state = self.host, self.state
         current = (host.in_op, host.current_op_hash, host.current_op_global_arguments, host.current_op_deploy_data)
-        self._foreseeing = foreseeing = {"facts": [], "commanded": False, "unforeseeable": False}
-        items = []
-        commands = op_data.command_generator()
-        quiet, logger.disabled = logger.disabled, True
-        metas = [self.state.get_op_data_for_host(host, ahead).operation_meta for ahead, _ in done]
+        self._foreseeing = foreseeing = {"facts": [], "items": [], "unknown": [], "discovering": discovering,
+                                         "readings": readings or {}}
+        executing, state.is_executing = state.is_executing, state.is_executing and not discovering  # no condition
+        metas = [state.get_op_data_for_host(host, ahead).operation_meta for ahead, _ in done]
         for meta, (_, ahead_items) in zip(metas, done, strict=True):
             meta._success, meta._commands = True, ahead_items
+        commands = op_data.command_generator()
+        quiet, logger.disabled = logger.disabled, True
+        # A fact that fails to load fails the host in pyinfra: run ahead, that is not the host's state, only a reason
+        # not to foresee the operation.
+        failed, active = set(state.failed_hosts), set(state.active_hosts)
         try:
             for command in commands:
                 item = self._item(command, {**base, **command.connector_arguments})
-                if item is None:
+                if item is None and not discovering:
                     return None
-                items.append(item)
-                foreseeing["commanded"] = True
+                foreseeing["items"].append(item)
         except Exception:  # an operation may raise on facts that change before it runs: it is not foreseen
-            return None
+            return None if not discovering else foreseeing
         finally:
             commands.close()
             for meta in metas:
                 del meta._success, meta._commands  # not complete: pyinfra completes it when it runs
             logger.disabled = quiet
+            state.is_executing = executing
+            if state.failed_hosts != failed:
+                state.failed_hosts.intersection_update(failed)
+                state.active_hosts.update(active)
+                foreseeing["items"] = None
             self._foreseeing = None
             host.in_op, host.current_op_hash, host.current_op_global_arguments, host.current_op_deploy_data = current
-        if foreseeing["unforeseeable"]:
-            return None
-        self._foreseen[operation] = (foreseeing["facts"], items)
-        return self._foreseen[operation]
+        return foreseeing
 
     def _foreseen_fact(self, actual: str | None, arguments):
-        """A fact asked by an operation read ahead: its last reading, or Unforeseeable."""
+        """A fact asked by an operation run ahead: its last reading. One never read, or read after the operation's
+        first command, or with sudo, cannot be foreseen (Unforeseeable, noted even if the operation catches it);
+        while discovering, it answers with nothing (the fact's default: nothing there yet), and is noted."""
         foreseeing = self._foreseeing
-        raw = None if actual is None or foreseeing["commanded"] or self._sudo_asked(arguments) else self._latest.get(actual)
+        usable = actual is not None and not self._sudo_asked(arguments) and \
+            (foreseeing["discovering"] or not foreseeing["items"])
+        raw = (foreseeing["readings"].get(actual) or self._latest.get(actual)) if usable else None
         if raw is None:
-            foreseeing["unforeseeable"] = True  # even if the operation catches it
+            if actual is not None:
+                foreseeing["unknown"].append(actual)
+            if foreseeing["discovering"]:
+                return True, CommandOutput([])  # no output: the fact's default (a failed one would fail the host)
             raise Unforeseeable(actual)
         foreseeing["facts"].append((actual, raw))
         codes = arguments.get("_success_exit_codes")
@@ -580,7 +641,7 @@ class BatchedSSHConnector(SSHConnector):
             return None
         if operation not in self._readings:
             self._readings = {operation: {}}
-            wanted = list(dict.fromkeys([actual, *self._operation_facts.get(operation, [])]))
+            wanted = list(dict.fromkeys([actual, *self._facts_of(operation, discover=False)]))
             if len(wanted) > 1 and not self._ran_ahead:
                 read = self._through_pipe(pipe.batch_request(wanted), answers=len(wanted))
                 if read is not None:

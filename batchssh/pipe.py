@@ -6,10 +6,12 @@ SERVER runs on the host (the host's python3), reading one JSON request per line 
     {"run": COMMAND}              COMMAND as sshd would run it: the login shell's -c, stdin closed
     {"put": PATH, "data": B64}    PATH written as SFTP writes it (created 0666 less the umask, or truncated)
     {"batch": [COMMAND, ...]}     read-only commands (facts), side by side: one answer line for each, in order
-    {"chain": [{"expect": [[COMMAND, DIGEST-OR-NULL], ...], "group": [RUN-OR-PUT, ...]}, ...]}
+    {"chain": [{"expect": [[COMMAND, DIGEST-OR-NULL, LOOSE-OR-NULL], ...], "group": [RUN-OR-PUT, ...]}, ...]}
                                   operations one after the other: each link's facts read side by side (a fact
-                                  whose reading has the DIGEST expected is answered SAME), then its commands and
-                                  uploads one after the other; from the first fact not as expected or the first
+                                  whose reading has the DIGEST expected is answered SAME; one whose reading has
+                                  the LOOSE digest, its times and size left out, is as expected too), then its
+                                  commands and uploads one after the other; from the first fact not as expected
+                                  or the first
                                   command that fails on, no command runs (answered NOT_RUN) and the facts of the
                                   links after it are still read (the client learns the host's state from them)
 and answering each, in order, with {"status": N, "out": B64, "err": B64} on a line of its own. It stops at the
@@ -21,6 +23,7 @@ import base64
 import hashlib
 import inspect
 import json
+import re
 
 # The answer of a group's item after the one that failed: never run (no exit status is negative).
 NOT_RUN = -1
@@ -28,16 +31,24 @@ NOT_RUN = -1
 SAME = -2
 
 
-def digest(status, out, err):
-    """What a chain compares of the reading of a fact (the host computes it with this same function)."""
+def loosened(out, value=b""):
+    """A reading with the times and size of its stat lines (the File and Directory facts of pyinfra) set to value."""
+    return re.sub(rb"\b(atime|mtime|ctime|size)=[0-9]+", rb"\1=" + value, out)
+
+
+def digest(status, out, err, loose=False):
+    """What a chain compares of the reading of a fact (the host computes it with this same function); loose, without
+    the times and size of a stat line (a directory written into since, for an operation that only asks whether
+    it is there)."""
+    out = loosened(out) if loose else out
     return hashlib.sha256(b"%d %d %d\n" % (status, len(out), len(err)) + out + err).hexdigest()
 
 
 SERVER = (
-    "import base64, hashlib, json, os, subprocess, sys\n"
+    "import base64, hashlib, json, os, re, subprocess, sys\n"
     "from concurrent.futures import ThreadPoolExecutor\n"
     "pool = ThreadPoolExecutor(16)\n"
-    + inspect.getsource(digest) +
+    + inspect.getsource(loosened) + inspect.getsource(digest) +
     "shell = os.environ.get(\"SHELL\") or \"sh\"\n"
     "def answer(status, out=b\"\", err=b\"\"):\n"
     "    sys.stdout.write(json.dumps({\"status\": status, \"out\": base64.b64encode(out).decode(),\n"
@@ -64,9 +75,10 @@ SERVER = (
     "        stopped = False\n"
     "        for link in request[\"chain\"]:\n"
     "            expect = link[\"expect\"]\n"
-    "            for (_, wanted), got in zip(expect, list(pool.map(run, [command for command, _ in expect]))):\n"
+    "            for (_, wanted, loose), got in zip(expect, list(pool.map(run, [fact[0] for fact in expect]))):\n"
     "                same = wanted is not None and digest(*got) == wanted\n"
-    "                stopped = stopped or (wanted is not None and not same)\n"
+    "                alike = same or loose is not None and digest(*got, True) == loose\n"
+    "                stopped = stopped or (wanted is not None and not alike)\n"
     f"                answer({SAME}) if same else answer(*got)\n"
     "            for item in link[\"group\"]:\n"
     f"                status, out, err = ({NOT_RUN}, b\"\", b\"\") if stopped else one(item)\n"
@@ -99,9 +111,9 @@ def put_item(path: str, data: bytes) -> dict:
     return {"put": path, "data": base64.b64encode(data).decode()}
 
 
-def chain_request(links: list[tuple[list[tuple[str, str | None]], list[dict]]]) -> bytes:
-    """Each link: the facts to read first, with the digest each is expected to have (None: read only), and the
-    items to run if every one has it."""
+def chain_request(links: list[tuple[list[tuple[str, str | None, str | None]], list[dict]]]) -> bytes:
+    """Each link: the facts to read first, with the digest each is expected to have (None: read only) and the
+    loose digest that will do too (None: only the digest), and the items to run if every one is as expected."""
     return json.dumps({"chain": [{"expect": [list(fact) for fact in expect], "group": items}
                                  for expect, items in links]}).encode() + b"\n"
 

@@ -173,24 +173,43 @@ def test_a_chain_runs_each_operation_only_while_its_facts_read_as_foreseen(tmp_p
     fact read as expected is answered SAME, and from the first that is not, nothing runs, while the facts of the
     links after it are still read."""
     made, second, third = tmp_path / "made", tmp_path / "second", tmp_path / "third"
-    absent = (1, b"", b"")
+    absent, there = (1, b"", b""), (0, b"", b"")
     link = [([], [pipe.run_item(f"mkdir {made}")]),
             # foreseen with the directory made: true after the first link
-            ([(f"test -d {made}", pipe.digest(0, b"", b"")), ("echo read only", None)], [pipe.run_item(f"touch {second}")]),
+            ([(f"test -d {made}", pipe.digest(*there), None), ("echo read only", None, None)],
+             [pipe.run_item(f"touch {second}")]),
             # foreseen with no directory, as it was before: not so, so it does not run
-            ([(f"test -d {made}", pipe.digest(*absent))], [pipe.run_item(f"touch {third}")]),
-            ([(f"test -e {second}", pipe.digest(0, b"", b""))], [pipe.run_item(f"touch {third}")])]
+            ([(f"test -d {made}", pipe.digest(*absent), None)], [pipe.run_item(f"touch {third}")]),
+            ([(f"test -e {second}", pipe.digest(*there), None)], [pipe.run_item(f"touch {third}")])]
     answers = asked_of_a_pipe(pipe.chain_request(link), 8)
     assert answers == [(0, b"", b""),
                        (pipe.SAME, b"", b""), (0, b"read only\n", b""), (0, b"", b""),
                        (0, b"", b""), (pipe.NOT_RUN, b"", b""),
                        (pipe.SAME, b"", b""), (pipe.NOT_RUN, b"", b"")]
     assert second.exists() and not third.exists()
-    failing = [([], [pipe.run_item("exit 4")]), ([(f"test -e {second}", pipe.digest(0, b"", b""))],
+    failing = [([], [pipe.run_item("exit 4")]), ([(f"test -e {second}", pipe.digest(*there), None)],
                                                  [pipe.run_item(f"touch {third}")])]
     assert asked_of_a_pipe(pipe.chain_request(failing), 3) == [(4, b"", b""), (pipe.SAME, b"", b""),
                                                                 (pipe.NOT_RUN, b"", b"")]
     assert not third.exists(), "nothing runs after a failure"
+
+
+def test_a_fact_foreseen_loosely_may_differ_in_its_times_and_size_only(tmp_path):
+    """A directory written into since it was read: its stat line's times and size differ, the rest does not."""
+    directory = tmp_path / "directory"
+    directory.mkdir()
+    stat = f"stat -c 'user=%U mode=%A atime=%X mtime=%Y ctime=%Z size=%s %n' {directory}"
+    before = subprocess.run(["sh", "-c", stat], capture_output=True).stdout
+    foreseen = (0, pipe.loosened(before, b"1"), b"")  # as read before a file was written into it
+    first, second = tmp_path / "first", tmp_path / "second"
+    link = [([(stat, pipe.digest(*foreseen), pipe.digest(*foreseen, True))], [pipe.run_item(f"touch {first}")]),
+            ([(stat, pipe.digest(*foreseen), None)], [pipe.run_item(f"touch {second}")])]
+    answers = asked_of_a_pipe(pipe.chain_request(link), 4)
+    assert answers[0] == (0, before, b""), "the reading itself, for pyinfra: not the one foreseen"
+    assert answers[1] == (0, b"", b"") and first.exists()
+    assert answers[3] == (pipe.NOT_RUN, b"", b"") and not second.exists(), "foreseen exactly: it is not the same"
+    assert pipe.loosened(b"user=root mode=drwx atime=1 mtime=2 ctime=3 size=4 /x") == \
+        b"user=root mode=drwx atime= mtime= ctime= size= /x"
 
 
 class Planner:

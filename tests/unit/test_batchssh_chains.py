@@ -25,6 +25,13 @@ def shaped(path: str):
 
 
 @operation()
+def renewed_when_old(path: str):
+    """Uses the file's mtime, not only whether it is there."""
+    if host.get_fact(File, path=path)["mtime"].year < 2020:
+        yield StringCommand("touch", path)
+
+
+@operation()
 def reads_after_its_command(path: str):
     yield StringCommand("touch", path)
     host.get_fact(File, path=path)
@@ -122,3 +129,37 @@ def test_an_operation_run_ahead_gets_the_answers_of_the_commands_it_makes_and_no
     connector._planned.append(["run", "touch /srv/other", {"run": "touch /srv/other"}, None])
     with pytest.raises(OSError, match="other commands than the ones run ahead"):
         connector._take_ran_ahead("op", whole=True)
+
+
+def test_the_facts_of_an_operation_no_run_recorded_are_found_by_running_it_ahead(box):
+    """A playbook never run from this machine (production.py at a rebuild): each operation's facts are found by its
+    command generator run with every fact never read answered by its default, and read behind the first group."""
+    a = op(box, shaped, path="/srv/a")
+    e = op(box, shaped, path="/srv/e", _if=a.did_change)
+    box.connector._latest, box.state.is_executing = {}, True
+    try:
+        with ctx_state.use(box.state), ctx_host.use(box):
+            found = box.connector._facts_of(e._hash)
+            assert len(found) == 1 and "/srv/e" in found[0], "its condition not asked: a is not done"
+            assert box.connector._never_read(a._hash, tail=[]) == [*box.connector._facts_of(a._hash), *found]
+            box.connector._operation_facts[a._hash] = ["recorded"]
+            assert box.connector._never_read(a._hash, tail=[]) == ["recorded", *found], "the record, where there is one"
+    finally:
+        box.state.is_executing = False
+    assert not a.is_complete()
+
+
+def test_a_fact_that_fails_to_load_ahead_leaves_the_host_as_it_was(box):
+    """pyinfra fails a host whose fact fails to load; read ahead, that is only a reason not to foresee."""
+    a = op(box, shaped, path="/srv/a")
+    active = set(box.state.active_hosts)
+    assert foresee(box, a, Readings({"/srv/a": (1, b"", b"stat: permission denied\n")})) is None
+    assert box.state.failed_hosts == set() and box.state.active_hosts == active
+
+
+def test_a_stat_line_is_foreseen_loosely_only_for_an_operation_whose_commands_ignore_its_times(box):
+    """A parent directory reads otherwise after a file was written into it (its mtime and size): an operation that only
+    asks whether a file is there is foreseen with its times left out, one that uses them is not."""
+    readings = Readings({"/srv/a": PRESENT})
+    assert foresee(box, op(box, shaped, path="/srv/a"), readings)[2] == {readings.asked[0]}
+    assert foresee(box, op(box, renewed_when_old, path="/srv/a"), readings)[2] == frozenset()
