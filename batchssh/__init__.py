@@ -282,7 +282,10 @@ class BatchedSSHConnector(Foresight, SSHConnector):
                 status, out, err = answer
                 return status == 0, CommandOutput(_lines(out, "stdout") + _lines(err, "stderr"))
         if plain and _asked_by_fact_loader():
-            self._run_planned()  # an operation that reads a fact after its first commands reads it after they ran
+            # An operation that reads a fact after its first commands reads it after they ran: ahead, in its chain
+            # link, or now.
+            self._take_ran_ahead(self._grouping, whole=False)
+            self._run_planned()
             self._operation_asked(actual)
             answered = None
             if self._fresh:
@@ -367,16 +370,23 @@ class BatchedSSHConnector(Foresight, SSHConnector):
         return item is not None
 
     def _take_ran_ahead(self, operation: str | None, whole: bool) -> None:
-        """The answers of an operation a chain ran ahead, for its plan: the same commands and uploads, since its
-        facts read the same as when it was foreseen (a plan that differs is an error: the host ran the other)."""
+        """The answers of an operation a chain ran ahead, for its plan (whole: all of it; else what it planned before
+        reading a fact): the same commands and uploads, since its facts read the same as when it was foreseen. A
+        plan that differs is an error: the host ran the other. A link that stopped at a fact read after its first
+        commands ran those only: the operation's commands after them are planned and run as usual."""
         if operation not in self._ran_ahead:
             return
-        items, answers = self._ran_ahead.pop(operation)
-        if not whole or [entry[:3] for entry in self._planned] != items:
+        items, answers, to_the_end = self._ran_ahead[operation]
+        planned = list(self._planned)
+        taken = min(len(planned), len(items))
+        if [entry[:3] for entry in planned[:taken]] != items[:taken] or \
+                whole and (len(planned) < len(items) or to_the_end and len(planned) != len(items)):
             raise OSError(f"batchssh: operation {operation} came with other commands than the ones run ahead")
-        for entry, answer in zip(self._planned, answers, strict=True):
+        for entry, answer in zip(planned[:taken], answers, strict=False):
             entry[3] = answer
-        self._counts["ran_ahead"] += 1
+        if taken == len(items) and (whole or not to_the_end):
+            del self._ran_ahead[operation]
+            self._counts["ran_ahead"] += 1
 
     def _run_planned(self) -> None:
         """The planned commands and uploads not run yet, as one request; each answer kept for pyinfra's call. With
@@ -389,19 +399,22 @@ class BatchedSSHConnector(Foresight, SSHConnector):
         waiting = [entry for entry in self._planned if entry[3] is None]
         if not waiting:
             return
+        if self._ran_ahead:
+            raise OSError(f"batchssh: commands came before the operations run ahead ({', '.join(self._ran_ahead)})")
         links = self._foreseen_links() if self._to_the_end else []
         after = self._operation_after(len(links))
         tail = list(self._facts_of(after)) if after else []
         request = pipe.chain_request([([], [entry[2] for entry in waiting])] + [
             ([(command, None if raw is None else pipe.digest(*raw), pipe.digest(*raw, True) if loose else None)
               for command, raw, loose in expect],
-             [item for _, _, item in items]) for _, expect, items in links])
+             [entry[1][2] if entry[0] == "item" else pipe.fact_item(entry[1], pipe.digest(*entry[2])) for entry in group])
+            for _, expect, _, group in links])
         request += pipe.batch_request(tail) if tail else b""
         # Every fact the operations after the chain read that was never read in this run, as the host has them now:
         # what they are foreseen with (they read the same until an operation before them changes them).
         unknown = self._never_read(after, tail)
         request += pipe.batch_request(unknown) if unknown else b""
-        total = len(waiting) + sum(len(expect) + len(items) for _, expect, items in links) + len(tail) + len(unknown)
+        total = len(waiting) + sum(len(expect) + len(group) for _, expect, _, group in links) + len(tail) + len(unknown)
         answers = self._through_pipe(request, answers=total)
         if answers is None:
             self._planned.clear()
@@ -413,19 +426,27 @@ class BatchedSSHConnector(Foresight, SSHConnector):
             entry[3] = next(answered)
         running = all(entry[3][0] == 0 for entry in waiting)
         self._readings, self._ran_ahead = {}, {}
-        for operation, expect, items in links:
+        for operation, expect, items, group in links:
             readings, same = {}, True
             for command, raw, loose in expect:
                 got = next(answered)
                 readings[command] = self._latest[command] = raw if got[0] == pipe.SAME else got
                 same = same and (raw is None or got[0] == pipe.SAME or
                                  loose and pipe.digest(*got, True) == pipe.digest(*raw, True))
-            ran = [next(answered) for _ in items]
+            ran, to_the_end = [], True  # the answers of its commands up to a fact read after some that read otherwise
+            for entry in group:
+                got = next(answered)
+                if entry[0] == "item":
+                    if to_the_end:
+                        ran.append(got)
+                elif got[0] != pipe.NOT_RUN:
+                    readings[entry[1]] = self._latest[entry[1]] = entry[2] if got[0] == pipe.SAME else got
+                    to_the_end = to_the_end and got[0] == pipe.SAME
             if running:
                 self._readings[operation] = readings
-                if same:
-                    self._ran_ahead[operation] = (items, ran)
-                running = same and all(status == 0 for status, _, _ in ran)
+                if same and ran:
+                    self._ran_ahead[operation] = (items[:len(ran)], ran, to_the_end)
+                running = same and to_the_end and all(status == 0 for status, _, _ in ran)
         tail_read = dict(zip(tail, [next(answered) for _ in tail], strict=True))
         self._latest.update(zip(unknown, answered, strict=True))
         self._latest.update(tail_read)

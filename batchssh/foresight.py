@@ -40,9 +40,10 @@ def _lines(raw: bytes, buffer: str) -> list[OutputLine]:
 class Foresight:
     """The connector's foresight of the operations after the one it runs (see the module's docstring)."""
 
-    def _foreseen_links(self) -> list[tuple[str, list, list]]:
-        """The operations after this one, each with the facts to read before it ([command, expected reading or None])
-        and its items, up to the first that cannot be foreseen."""
+    def _foreseen_links(self) -> list[tuple[str, list, list, list]]:
+        """The operations after this one, up to the first that cannot be foreseen: each with the facts to read before
+        it ([command, expected reading or None, loose]), its items, and its group (its items, with the facts it
+        reads after its first commands where it reads them: ["fact", command, expected reading])."""
         order = self.host.op_hash_order
         current = self._grouping or self.host.current_op_hash
         if current not in order:
@@ -52,10 +53,13 @@ class Foresight:
             foreseen = self._foresee(operation, done)
             if foreseen is None:
                 break
-            facts, items, loose = foreseen
-            asked = dict(facts)
+            facts, items, loose, mid = foreseen
+            asked = dict(facts) | {command: raw for _, command, raw in mid}
             recorded = [(command, None, False) for command in self._facts_of(operation) if command not in asked]
-            links.append((operation, [(command, raw, command in loose) for command, raw in facts] + recorded, items))
+            group = [entry for at, item in enumerate([*items, None]) for entry in
+                     [["fact", command, raw] for position, command, raw in mid if position == at] +
+                     ([["item", item]] if item is not None else [])]
+            links.append((operation, [(command, raw, command in loose) for command, raw in facts] + recorded, items, group))
             done.append((operation, items))
         return links
 
@@ -63,14 +67,15 @@ class Foresight:
         """The operation's facts and items, with each fact answered by its last reading: its command generator run
         ahead, as pyinfra will run it. Its condition (`_if`, e.g. a reload when a file changed) sees the operations
         before it in the chain as pyinfra will when it runs: done, and changed if they have commands. None when it
-        cannot be: a fact never read, a fact read after a command, a command that runs on its own, an operation
-        with retries or continue_on_error, a condition that asks more of an operation ahead than that, or any
-        error."""
+        cannot be: a fact never read, one read both before and after a command, a command that runs on its own, an
+        operation with retries or continue_on_error, a condition that asks more of an operation ahead than that, or
+        any error. A fact read after its first commands (systemd.service: whether a unit is enabled, after starting
+        it) is foreseen where it is read: the host reads it there, between the commands."""
         op_data = self.state.get_op_data_for_host(self.host, operation)
         arguments = op_data.global_arguments
         known = self._foreseen.get(operation)
-        if known is not None and all(self._latest.get(command) == raw for command, raw in known[0]) \
-                and not arguments.get("_if"):
+        if known is not None and not arguments.get("_if") and \
+                all(self._latest.get(command) == raw for command, raw in [*known[0], *[m[1:] for m in known[3]]]):
             return known
         if any(arguments.get(key) for key in ("_retries", "_continue_on_error")):
             return None
@@ -78,7 +83,7 @@ class Foresight:
         if foreseeing is None or foreseeing["unknown"] or foreseeing["items"] is None:
             return None
         facts, items = foreseeing["facts"], foreseeing["items"]
-        self._foreseen[operation] = (facts, items, self._loose(operation, done, facts, items))
+        self._foreseen[operation] = (facts, items, self._loose(operation, done, facts, items), foreseeing["mid"])
         return self._foreseen[operation]
 
     def _loose(self, operation: str, done, facts: list, items: list) -> frozenset[str]:
@@ -107,7 +112,8 @@ class Foresight:
                 return []
             foreseeing = self._generated(operation, [], discovering=True)
             self._discovered[operation] = [] if foreseeing is None else \
-                [command for command, _ in foreseeing["facts"]] + foreseeing["unknown"]
+                [command for command, _ in foreseeing["facts"]] + [command for _, command, _ in foreseeing["mid"]] + \
+                foreseeing["unknown"]
         return self._discovered[operation]
 
     def _never_read(self, after: str | None, tail: list[str]) -> list[str]:
@@ -126,7 +132,7 @@ class Foresight:
         base = {key: arguments[key] for key in CONNECTOR_ARGUMENT_KEYS if key in arguments}
         host, state = self.host, self.state
         current = (host.in_op, host.current_op_hash, host.current_op_global_arguments, host.current_op_deploy_data)
-        self._foreseeing = foreseeing = {"facts": [], "items": [], "unknown": [], "discovering": discovering,
+        self._foreseeing = foreseeing = {"facts": [], "mid": [], "items": [], "unknown": [], "discovering": discovering,
                                          "readings": readings or {}}
         executing, state.is_executing = state.is_executing, state.is_executing and not discovering  # no condition
         metas = [state.get_op_data_for_host(host, ahead).operation_meta for ahead, _ in done]
@@ -160,12 +166,14 @@ class Foresight:
         return foreseeing
 
     def _foreseen_fact(self, actual: str | None, arguments):
-        """A fact asked by an operation run ahead: its last reading. One never read, or read after the operation's
-        first command, or with sudo, cannot be foreseen (Unforeseeable, noted even if the operation catches it);
-        while discovering, it answers with nothing (the fact's default: nothing there yet), and is noted."""
+        """A fact asked by an operation run ahead: its last reading, noted where the operation read it (before its
+        commands, or after the first ones). One never read, or with sudo, or read both before and after a command,
+        cannot be foreseen (Unforeseeable, noted even if the operation catches it); while discovering, it answers
+        with nothing (the fact's default: nothing there yet), and is noted."""
         foreseeing = self._foreseeing
-        usable = actual is not None and not self._sudo_asked(arguments) and \
-            (foreseeing["discovering"] or not foreseeing["items"])
+        after = bool(foreseeing["items"]) and not foreseeing["discovering"]
+        read = {command for command, _ in foreseeing["facts"]} | {command for _, command, _ in foreseeing["mid"]}
+        usable = actual is not None and not self._sudo_asked(arguments) and not (after and actual in read)
         raw = (foreseeing["readings"].get(actual) or self._latest.get(actual)) if usable else None
         if raw is None:
             if actual is not None:
@@ -173,6 +181,9 @@ class Foresight:
             if foreseeing["discovering"]:
                 return True, CommandOutput([])  # no output: the fact's default (a failed one would fail the host)
             raise Unforeseeable(actual)
-        foreseeing["facts"].append((actual, raw))
+        if after:
+            foreseeing["mid"].append((len(foreseeing["items"]), actual, raw))
+        else:
+            foreseeing["facts"].append((actual, raw))
         codes = arguments.get("_success_exit_codes")
         return (raw[0] in codes if codes else raw[0] == 0), _output(raw)

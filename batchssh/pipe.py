@@ -10,8 +10,9 @@ SERVER runs on the host (the host's python3), reading one JSON request per line 
                                   operations one after the other: each link's facts read side by side (a fact
                                   whose reading has the DIGEST expected is answered SAME; one whose reading has
                                   the LOOSE digest, its times and size left out, is as expected too), then its
-                                  commands and uploads one after the other; from the first fact not as expected
-                                  or the first
+                                  commands and uploads one after the other (among them, as {"fact": COMMAND,
+                                  "digest": DIGEST}, the facts read between them); from the first fact not as
+                                  expected or the first
                                   command that fails on, no command runs (answered NOT_RUN) and the facts of the
                                   links after it are still read (the client learns the host's state from them)
 and answering each, in order, with {"status": N, "out": B64, "err": B64} on a line of its own. It stops at the
@@ -81,6 +82,11 @@ SERVER = (
     "                stopped = stopped or (wanted is not None and not alike)\n"
     f"                answer({SAME}) if same else answer(*got)\n"
     "            for item in link[\"group\"]:\n"
+    "                if \"fact\" in item and not stopped:\n"
+    "                    got = run(item[\"fact\"])\n"
+    "                    stopped = digest(*got) != item[\"digest\"]\n"
+    f"                    answer(*got) if stopped else answer({SAME})\n"
+    "                    continue\n"
     f"                status, out, err = ({NOT_RUN}, b\"\", b\"\") if stopped else one(item)\n"
     "                stopped = stopped or status != 0\n"
     "                answer(status, out, err)\n"
@@ -109,6 +115,12 @@ def run_item(command: str) -> dict:
 
 def put_item(path: str, data: bytes) -> dict:
     return {"put": path, "data": base64.b64encode(data).decode()}
+
+
+def fact_item(command: str, expected: str) -> dict:
+    """A fact read between a link's commands (one the operation reads after its first ones), expected to have the
+    digest; if it does not, nothing after it runs."""
+    return {"fact": command, "digest": expected}
 
 
 def chain_request(links: list[tuple[list[tuple[str, str | None, str | None]], list[dict]]]) -> bytes:

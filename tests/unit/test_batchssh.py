@@ -194,6 +194,21 @@ def test_a_chain_runs_each_operation_only_while_its_facts_read_as_foreseen(tmp_p
     assert not third.exists(), "nothing runs after a failure"
 
 
+def test_a_fact_read_between_a_links_commands_stops_the_rest_if_it_reads_otherwise(tmp_path):
+    """An operation that reads a fact after its first commands (systemd.service: enabled, after the start)."""
+    started, enabled, never = tmp_path / "started", tmp_path / "enabled", tmp_path / "never"
+    absent = (1, b"", b"")
+    link = [([], [pipe.run_item("true")]),
+            ([], [pipe.run_item(f"touch {started}"), pipe.fact_item(f"test -e {started}", pipe.digest(0, b"", b"")),
+                  pipe.run_item(f"touch {enabled}")]),
+            ([], [pipe.run_item("true"), pipe.fact_item(f"test -e {never}", pipe.digest(0, b"", b"")),
+                  pipe.run_item(f"touch {never}")])]
+    answers = asked_of_a_pipe(pipe.chain_request(link), 7)
+    assert answers == [(0, b"", b""), (0, b"", b""), (pipe.SAME, b"", b""), (0, b"", b""),
+                       (0, b"", b""), absent, (pipe.NOT_RUN, b"", b"")]
+    assert enabled.exists() and not never.exists()
+
+
 def test_a_fact_foreseen_loosely_may_differ_in_its_times_and_size_only(tmp_path):
     """A directory written into since it was read: its stat line's times and size differ, the rest does not."""
     directory = tmp_path / "directory"

@@ -33,6 +33,15 @@ def renewed_when_old(path: str):
 
 @operation()
 def reads_after_its_command(path: str):
+    """As systemd.service: a unit started, then whether it is enabled."""
+    yield StringCommand("touch", path)
+    if host.get_fact(File, path=f"{path}.enabled") is None:
+        yield StringCommand("touch", f"{path}.enabled")
+
+
+@operation()
+def reads_before_and_after(path: str):
+    host.get_fact(File, path=path)
     yield StringCommand("touch", path)
     host.get_fact(File, path=path)
 
@@ -94,8 +103,16 @@ def test_an_upload_is_foreseen_with_its_content(box):
 def test_what_cannot_be_foreseen_is_not(box):
     a = op(box, shaped, path="/srv/a")
     assert foresee(box, a, Readings({})) is None, "a fact never read"
+    d = op(box, reads_before_and_after, path="/srv/d")
+    assert foresee(box, d, Readings({"/srv/d": ABSENT})) is None, "read before and after a command: which reading?"
+
+
+def test_a_fact_read_after_the_first_commands_is_foreseen_where_it_is_read(box):
     d = op(box, reads_after_its_command, path="/srv/d")
-    assert foresee(box, d, Readings({"/srv/d": ABSENT})) is None, "a fact read after a command: it depends on it"
+    facts, items, _, mid = foresee(box, d, Readings({"/srv/d": ABSENT}))
+    assert facts == [] and len(items) == 2
+    assert [(position, "/srv/d.enabled" in command, raw) for position, command, raw in mid] == [(1, True, ABSENT)], \
+        "read by the host after the first command, as pyinfra reads it"
 
 
 def test_a_condition_sees_the_operations_ahead_done_and_changed_if_they_have_commands(box):
@@ -119,13 +136,24 @@ def test_foresight_leaves_pyinfra_as_it_was_and_its_log_quiet(box, caplog):
 
 def test_an_operation_run_ahead_gets_the_answers_of_the_commands_it_makes_and_no_other(box):
     connector = box.connector
-    items = [["run", "touch /srv/a", {"run": "touch /srv/a"}]]
-    connector._ran_ahead = {"op": (items, [(0, b"done", b"")])}
+    items = [["run", "touch /srv/a", {"run": "touch /srv/a"}], ["run", "touch /srv/b", {"run": "touch /srv/b"}]]
+    connector._ran_ahead = {"op": (items, [(0, b"done", b""), (0, b"", b"")], True)}
     connector._planned.append([*items[0], None])
+    connector._take_ran_ahead("op", whole=False)  # at a fact it reads after its first command
+    assert connector._planned[0][3] == (0, b"done", b"") and "op" in connector._ran_ahead
+    connector._planned.append([*items[1], None])
     connector._take_ran_ahead("op", whole=True)
-    assert connector._planned[0][3] == (0, b"done", b"") and connector._ran_ahead == {}
+    assert connector._planned[1][3] == (0, b"", b"") and connector._ran_ahead == {}
+
     connector._planned.clear()
-    connector._ran_ahead = {"op": (items, [(0, b"", b"")])}
+    connector._ran_ahead = {"op": (items[:1], [(0, b"", b"")], False)}  # its link stopped at that fact
+    connector._planned.extend([[*items[0], None], ["run", "touch /srv/c", {"run": "touch /srv/c"}, None]])
+    connector._take_ran_ahead("op", whole=True)
+    assert connector._planned[0][3] == (0, b"", b"") and connector._planned[1][3] is None, "the rest runs as usual"
+    assert connector._ran_ahead == {}
+
+    connector._planned.clear()
+    connector._ran_ahead = {"op": (items[:1], [(0, b"", b"")], True)}
     connector._planned.append(["run", "touch /srv/other", {"run": "touch /srv/other"}, None])
     with pytest.raises(OSError, match="other commands than the ones run ahead"):
         connector._take_ran_ahead("op", whole=True)
