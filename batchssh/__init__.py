@@ -243,12 +243,13 @@ class BatchedSSHConnector(Foresight, SSHConnector):
         self._planned: deque[list] = deque()
         self._grouping: str | None = None
         self._to_the_end = False  # the plan holds the operation's commands to its end
-        # Operations foreseen (the facts they asked, with the readings, and their items) and run ahead by a chain
-        # (their items and answers, taken when pyinfra executes them).
-        self._foreseen: dict[str, tuple[list, list]] = {}
+        # Operations foreseen (foresight.py: the facts they asked with the readings, their items, the facts compared
+        # loosely, the facts read between commands) and run ahead by a chain (the items that ran and their answers,
+        # and whether they are all of its items, taken when pyinfra executes it).
+        self._foreseen: dict[str, tuple[list, list, frozenset, list]] = {}
         self._foreseeing: dict | None = None
         self._discovered: dict[str, list[str]] = {}
-        self._ran_ahead: dict[str, tuple[list, list]] = {}
+        self._ran_ahead: dict[str, tuple[list, list, bool]] = {}
         self._counts = {"host": self.host.name, "remote_commands": 0, "answered_from_batch": 0, "batch_bytes": 0,
                         "answered_from_operation_batch": 0, "facts_asked_alone": 0, "file_transfers": 0, "through_pipe": 0,
                         "groups": 0, "answered_from_group": 0, "ran_ahead": 0, "argv": sys.argv[1:]}
