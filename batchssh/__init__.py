@@ -36,12 +36,13 @@ from __future__ import annotations
 import base64
 import contextvars
 import functools
-import gzip
 import hashlib
 import json
 import os
 import socket
 import sys
+import time
+import zlib
 from collections import deque
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,35 +55,58 @@ from pyinfra.api.util import get_file_io
 from pyinfra.connectors.ssh import SSHConnector
 from pyinfra.connectors.util import CommandOutput, make_unix_command_for_host
 
-from batchssh import groups, pipe, speedups
+from batchssh import groups, natives, pipe, speedups
 from batchssh.foresight import Foresight, _lines, _output
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "bastion" / "fact-rounds"
 
-# Runs on the host, reading "INDEX BASE64-COMMAND" lines on stdin: each command as sshd would run it
-# (the login shell's -c, stdin closed), side by side since facts only read; then, in order, INDEX
-# EXIT-STATUS and its stdout and stderr in base64, the whole compressed (a package list is most of it).
+# Runs on the host, reading "INDEX START-BY BASE64-COMMAND" lines on stdin: each command as sshd would run it
+# (the login shell's -c, stdin closed), side by side since facts only read, started in START-BY order (batch_input),
+# those natives.py names answered by the interpreter itself (hostfacts.py); then, in INDEX order and as soon as
+# they are read, INDEX EXIT-STATUS MS (how long it took) and its stdout and stderr in base64, the whole one gzip
+# stream (a package list is most of it), flushed whenever the next answer is not ready: the run answers its first
+# facts while the host reads the others (BatchReader). The commands end at an empty line; the python3 that answered
+# them then serves the run's requests on the same channel (pipe.SERVE): a run that asks more of the host after its
+# batch opens no second channel and starts no second interpreter (two round trips and ~30 ms).
 # With the host's python3 (Ubuntu's and Debian's images have it), one process runs them all, each command
 # one fork of the shell: the shell version below forks and execs about eight times per command (base64,
 # cat, subshells), which for a no-op deploy's ~160 facts was most of the batch's time on a 2-core droplet.
-PYTHON_BATCH = (
-    "import base64, gzip, os, subprocess, sys\n"
+# Commands read side by side: enough to keep a droplet's cores busy while one waits, few enough that the first
+# ones asked are answered first.
+BATCH_WORKERS = 6
+PYTHON_BATCH = pipe.PRELUDE + (
+    "import base64, os, subprocess, sys, time, zlib\n"
     "from concurrent.futures import ThreadPoolExecutor\n"
     "shell = os.environ.get(\"SHELL\") or \"sh\"\n"
-    "jobs = [line.split(\" \", 1) for line in sys.stdin.read().splitlines() if line.strip()]\n"
+    "jobs = []\n"
+    "for line in sys.stdin:\n"
+    "    if not line.strip():\n"
+    "        break\n"
+    "    jobs.append(line.split(\" \", 2))\n"
+    "def by_shell(command):\n"
+    "    done = subprocess.run([shell, \"-c\", command], stdin=subprocess.DEVNULL, capture_output=True)\n"
+    "    return done.returncode if done.returncode >= 0 else 128 - done.returncode, done.stdout, done.stderr\n"
     "def run(job):\n"
-    "    done = subprocess.run([shell, \"-c\", base64.b64decode(job[1]).decode()], stdin=subprocess.DEVNULL,\n"
-    "                          capture_output=True)\n"
-    "    status = done.returncode if done.returncode >= 0 else 128 - done.returncode\n"
-    "    return b\"%s %d\\n%s\\n%s\\n\" % (job[0].encode(), status, base64.b64encode(done.stdout),\n"
-    "                                   base64.b64encode(done.stderr))\n"
-    "with ThreadPoolExecutor(32) as pool:\n"
-    "    answers = b\"\".join(pool.map(run, jobs))\n"
-    "sys.stdout.buffer.write(gzip.compress(answers, 1))\n"
-)
+    "    began, command = time.monotonic(), base64.b64decode(job[2]).decode()\n"
+    "    status, out, err = answered_natively(command, by_shell) or by_shell(command)\n"
+    "    return b\"%s %d %d\\n%s\\n%s\\n\" % (job[0].encode(), status, (time.monotonic() - began) * 1000,\n"
+    "                               base64.b64encode(out), base64.b64encode(err))\n"
+    "stream, out = zlib.compressobj(1, zlib.DEFLATED, 31), sys.stdout.buffer\n"
+    f"with ThreadPoolExecutor({BATCH_WORKERS}) as pool:\n"
+    "    running = {}\n"
+    "    for at in sorted(range(len(jobs)), key=lambda at: int(jobs[at][1])):\n"
+    "        running[at] = pool.submit(run, jobs[at])\n"
+    "    for at in range(len(jobs)):\n"
+    "        out.write(stream.compress(running[at].result()))\n"
+    "        if at + 1 == len(jobs) or not running[at + 1].done():\n"
+    "            out.write(stream.flush(zlib.Z_SYNC_FLUSH))\n"
+    "            out.flush()\n"
+    "out.write(stream.flush())\n"
+    "out.flush()\n"
+) + pipe.SERVE
 SHELL_BATCH = (
     'd=$(mktemp -d) || exit 1; trap \'rm -rf "$d"\' EXIT; n=0; '
-    'while read -r i c; do '
+    'while read -r i _ c && [ -n "$i" ]; do '
     '( printf %s "$c" | base64 -d > "$d/$i.c"; '
     '"${SHELL:-sh}" -c "$(cat "$d/$i.c")" < /dev/null > "$d/$i.o" 2> "$d/$i.e"; echo $? > "$d/$i.r" ) & '
     'n=$((n + 1)); done; wait; '
@@ -91,7 +115,14 @@ SHELL_BATCH = (
     'i=$((i + 1)); done | gzip -1'
 )
 assert "'" not in PYTHON_BATCH
-BATCH = f"command -v python3 > /dev/null 2>&1 && exec python3 -c '{PYTHON_BATCH}'; {SHELL_BATCH}"
+
+
+def batch_command(natives: str = "") -> str:
+    """BATCH, its python3 answering the fact commands of natives (natives.argument) itself."""
+    return f"command -v python3 > /dev/null 2>&1 && exec python3 -c '{PYTHON_BATCH}' {natives}; {SHELL_BATCH}"
+
+
+BATCH = batch_command()
 
 
 _loading_fact = contextvars.ContextVar("batchssh_loading_fact", default=False)
@@ -146,23 +177,73 @@ def read_only(host):
         connector._read_only = before
 
 
-def batch_input(commands: list[str]) -> str:
-    """What BATCH reads on stdin."""
-    return "".join(f"{i} {base64.b64encode(c.encode()).decode()}\n" for i, c in enumerate(commands))
+def batch_input(commands: list[str], timings: dict[str, list[int]] | None = None) -> str:
+    """What BATCH reads on stdin: the commands, each with when to start it (ms after the batch is sent) to be read by
+    the time the run asks it, from last run's timings ([ms it took, ms after the batch was sent that it was asked]):
+    the first facts asked, and the slowest (pyinfra's Users reads ~30 accounts, eight processes each), first."""
+    timings = timings or {}
+
+    def start_by(command: str) -> int:
+        took, asked = (list(timings.get(command) or []) + [0, 0])[:2]
+        return int(asked) - int(took)
+
+    return "".join(f"{i} {start_by(c)} {base64.b64encode(c.encode()).decode()}\n" for i, c in enumerate(commands)) + "\n"
+
+
+class BatchReader:
+    """BATCH's output as it comes: each command's exit status, stdout and stderr once its answer is complete. Output
+    that is not BATCH's (no python3 and no shell batch either, a login script that prints) answers nothing: those
+    commands then go over SSH as they would without the batch."""
+
+    def __init__(self, commands: list[str]):
+        self.commands = commands
+        self.answers: dict[str, tuple[int, bytes, bytes]] = {}
+        self.costs: dict[str, int] = {}  # how many ms each took on the host
+        self._inflate = zlib.decompressobj(31)
+        self._lines: list[bytes] = []
+        self._tail = b""
+        self._broken = False
+
+    @property
+    def done(self) -> bool:
+        """Whether the whole stream came (what follows it on the channel is the interpreter's: pipe.SERVE)."""
+        return self._inflate.eof
+
+    @property
+    def after(self) -> bytes:
+        return self._inflate.unused_data
+
+    def feed(self, chunk: bytes) -> list[str]:
+        """The commands whose answers the chunk completed."""
+        if self._broken:
+            return []
+        try:
+            lines = (self._tail + self._inflate.decompress(chunk)).split(b"\n")
+        except zlib.error:
+            self._broken = True
+            return []
+        self._tail = lines.pop()
+        self._lines += lines
+        completed = []
+        while len(self._lines) >= 3:
+            (head, out, err), self._lines = self._lines[:3], self._lines[3:]
+            try:
+                index, status, *took = head.split()
+                command = self.commands[int(index)]
+                self.answers[command] = (int(status), base64.b64decode(out), base64.b64decode(err))
+                self.costs[command] = int(took[0]) if took else 0
+            except (ValueError, IndexError):
+                self._broken = True
+                return completed
+            completed.append(command)
+        return completed
 
 
 def batch_answers(compressed: bytes, commands: list[str]) -> dict[str, tuple[int, bytes, bytes]]:
-    """BATCH's output: each command's exit status, stdout and stderr; {} when there is no readable answer
-    (every command then goes over SSH as it would without the batch)."""
-    try:
-        lines = gzip.decompress(compressed).decode().split("\n")
-    except (OSError, EOFError, UnicodeDecodeError):
-        return {}
-    answers = {}
-    for at in range(0, len(lines) - 2, 3):
-        index, status = lines[at].split()
-        answers[commands[int(index)]] = (int(status), base64.b64decode(lines[at + 1]), base64.b64decode(lines[at + 2]))
-    return answers
+    """BATCH's whole output: each command's exit status, stdout and stderr (BatchReader)."""
+    reader = BatchReader(commands)
+    reader.feed(compressed)
+    return reader.answers
 
 
 def record_file(*identity: str) -> Path:
@@ -201,10 +282,12 @@ class BatchedSSHConnector(Foresight, SSHConnector):
     def make_names_data(name):
         yield name, {"ssh_hostname": name}, []
 
-    def _record_file(self) -> Path:
-        # The run's files and --data values say which facts it asks; flags such as -y, -v or --dry do not.
+    def _record_file(self, kind: str = "") -> Path:
+        """Which facts a run asked (and, kind ".costs", what each cost the host): the run's files and --data values say
+        which it asks; flags such as -y, -v or --dry do not."""
         words = [word for word in sys.argv[1:] if not word.startswith("-")]
-        return record_file("pyinfra", self.host.name, str(self.data["ssh_hostname"]), *words)
+        record = record_file("pyinfra", self.host.name, str(self.data["ssh_hostname"]), *words)
+        return record.with_name(record.stem + kind + record.suffix)
 
     def _operations_record_file(self) -> Path:
         """Which facts each operation reads depends on the playbook, not on the host or the --data of a run: a new
@@ -220,13 +303,20 @@ class BatchedSSHConnector(Foresight, SSHConnector):
         transport = self.client.get_transport() if self.client else None
         if transport is not None:
             no_delay(transport.sock)
+        self._natives = natives.argument(natives.templates(self.state, self.host))
         commands = remembered(self._record_file())
         if commands:
             self._ask_all(commands)
 
     def _start(self) -> None:
         """What the connector keeps for a run, before it connects."""
-        self._answers: dict[str, tuple[int, CommandOutput]] = {}
+        self._answers: dict[str, tuple[int, bytes, bytes]] = {}  # the batch's
+        self._batch = None  # the batch being answered: its reader, its commands, its channel and stderr
+        self._batch_sent_at = time.monotonic()
+        self._batch_costs: dict[str, int] = {}
+        self._batch_stdin = None  # the batch channel's input, open while its interpreter serves the run
+        self._asked_at: dict[str, int] = {}  # ms after the batch was sent that a fact was first asked
+        self._natives = ""  # the fact commands the host's interpreters answer themselves (natives.py)
         self._asked: list[str] = []
         self._fresh = True  # nothing on the host changed since the batch was answered
         self._read_only = False
@@ -255,22 +345,59 @@ class BatchedSSHConnector(Foresight, SSHConnector):
                         "groups": 0, "answered_from_group": 0, "ran_ahead": 0, "argv": sys.argv[1:]}
 
     def _ask_all(self, commands: list[str]) -> None:
+        """Sends the batch; its answers are read as the run asks them (_from_batch): pyinfra prepares the operations
+        and runs the first ones while the host reads the rest."""
         assert self.client is not None
         self._counts["remote_commands"] += 1
-        stdin, stdout, stderr = self.client.exec_command(BATCH)
-        stdin.write(batch_input(commands))
-        stdin.close()
-        stdin.channel.shutdown_write()
-        compressed = stdout.read()
-        stderr.read()
-        stdout.channel.recv_exit_status()
-        self._counts["batch_bytes"] = len(compressed)
-        self._latest = batch_answers(compressed, commands)
-        self._answers = {command: (raw[0], _output(raw)) for command, raw in self._latest.items()}
-        logger.debug("batchssh: %s facts answered in one round on %s", len(self._answers), self.host.name)
+        stdin, stdout, stderr = self.client.exec_command(batch_command(self._natives))
+        stdin.write(batch_input(commands, remembered(self._record_file(".timings"), dict)))
+        stdin.flush()
+        self._batch_sent_at = time.monotonic()
+        # Kept open: paramiko ends the channel's input when its stdin file is collected, and the interpreter with it.
+        self._batch_stdin = stdin
+        reader = BatchReader(commands)
+        self._answers = reader.answers  # filled as the answers come
+        self._batch = (reader, set(commands), stdout.channel, stderr)
+
+    def _read_batch(self, until: str | None = None) -> None:
+        """The batch's answers as they come, up to the one of `until` or, without it, to the end: the host is done
+        reading then, as it must be before anything else reaches it (the batch is its state at connect). Its
+        interpreter, when it has one, is the run's from there on (_through_pipe)."""
+        if self._batch is None:
+            return
+        reader, _, channel, stderr = self._batch
+        while (until is None or until not in reader.answers) and not reader.done:
+            chunk = channel.recv(1 << 16)
+            if not chunk:
+                break
+            self._counts["batch_bytes"] += len(chunk)
+            for command in reader.feed(chunk):
+                self._latest[command] = reader.answers[command]
+        if until is not None and until in reader.answers:
+            return
+        self._batch = None
+        self._batch_costs = reader.costs
+        logger.debug("batchssh: %s facts answered in one round on %s", len(reader.answers), self.host.name)
+        if reader.done and not reader.after and self._pipe is None and not channel.eof_received:
+            self._pipe, self._pipe_out, self._pipe_answered = channel, channel.makefile("rb"), False
+        else:
+            channel.close()  # the shell's batch (no python3): the run opens its interpreter, or goes without
+
+    def _settle(self) -> None:
+        self._read_batch()
+
+    def _from_batch(self, actual: str) -> tuple[int, CommandOutput] | None:
+        """A fact's answer from the batch, read up to it; a fact the batch does not hold waits for its end."""
+        self._asked_at.setdefault(actual, int((time.monotonic() - self._batch_sent_at) * 1000))
+        if self._batch is not None:
+            self._read_batch(actual if actual in self._batch[1] else None)
+        raw = self._answers.get(actual)
+        return None if raw is None else (raw[0], _output(raw))
 
     def run_shell_command(self, command, print_output: bool = False, print_input: bool = False, **arguments):
         plain = not any(arguments.get(key) for key in ("_get_pty", "_stdin", "_timeout"))
+        if not (plain and _asked_by_fact_loader()):
+            self._settle()
         rest = {k: v for k, v in arguments.items() if k not in ("_get_pty", "_stdin", "_timeout", "_success_exit_codes")}
         codes = arguments.get("_success_exit_codes")
         actual = make_unix_command_for_host(self.state, self.host, command, **rest).get_raw_value() if plain else None
@@ -292,7 +419,7 @@ class BatchedSSHConnector(Foresight, SSHConnector):
             if self._fresh:
                 if actual not in self._asked:
                     self._asked.append(actual)
-                answered = self._answers.get(actual)
+                answered = self._from_batch(actual)
                 self._counts["answered_from_batch"] += answered is not None
             answered = answered or self._from_operation_batch(actual)
             if answered is not None:
@@ -312,6 +439,7 @@ class BatchedSSHConnector(Foresight, SSHConnector):
                 if _asked_by_fact_loader():
                     self._latest[actual] = raw
                 return (raw[0] in codes if codes else raw[0] == 0), _output(raw)
+        self._settle()
         return super().run_shell_command(command, print_output=print_output, print_input=print_input, **arguments)
 
     def grouped(self, commands, arguments_of, operation: str | None = None):
@@ -400,6 +528,7 @@ class BatchedSSHConnector(Foresight, SSHConnector):
         waiting = [entry for entry in self._planned if entry[3] is None]
         if not waiting:
             return
+        self._settle()  # the chain is foreseen from every reading of the batch
         if self._ran_ahead:
             raise OSError(f"batchssh: commands came before the operations run ahead ({', '.join(self._ran_ahead)})")
         links = self._foreseen_links() if self._to_the_end else []
@@ -529,10 +658,11 @@ class BatchedSSHConnector(Foresight, SSHConnector):
         """The request's answers from the run's interpreter (opened at the first request); None when the host has
         none to give (no python3): the caller goes the usual way, as every later request does. An interpreter
         that answered before and is gone now is an error: its request may have run."""
+        self._settle()
         if self._pipe is None and not self._pipe_failed:
             assert self.client is not None
             channel = self.client.get_transport().open_session()
-            channel.exec_command(pipe.COMMAND)
+            channel.exec_command(pipe.command(self._natives))
             self._pipe, self._pipe_out, self._pipe_answered = channel, channel.makefile("rb"), False
         if self._pipe is None:
             return None
@@ -550,6 +680,7 @@ class BatchedSSHConnector(Foresight, SSHConnector):
         return read
 
     def _put_file(self, filename_or_io, remote_location):
+        self._settle()
         planned = self._take_planned("put", remote_location)
         if planned is not None:
             answer = [planned]
@@ -570,16 +701,21 @@ class BatchedSSHConnector(Foresight, SSHConnector):
         return super().put_file(*args, **kwargs)
 
     def get_file(self, *args, **kwargs):
+        self._settle()
         self._counts["file_transfers"] += 1
         return super().get_file(*args, **kwargs)
 
     def disconnect(self) -> None:
+        self._settle()
         if self._pipe is not None:
             self._pipe.close()
             self._pipe = None
         super().disconnect()
         if self._asked:
             remember(self._record_file(), self._asked)
+        if self._batch_costs:
+            remember(self._record_file(".timings"), {command: [took, self._asked_at.get(command, took)]
+                                                     for command, took in self._batch_costs.items()})
         if self._operation_facts_asked:
             remember(self._operations_record_file(), {**self._operation_facts, **self._operation_facts_asked})
         count(self._counts)

@@ -2,7 +2,8 @@
 line back over one SSH channel opened once: a round trip each, where a command of its own pays a channel
 open, an exec request and its exit status, and an SFTP upload an open, its writes, a stat and a close.
 
-SERVER runs on the host (the host's python3), reading one JSON request per line on stdin:
+SERVER runs on the host (the host's python3), reading one JSON request per line on stdin (the batch at connect
+runs it once its answers are out, on the same channel: batchssh.PYTHON_BATCH):
     {"run": COMMAND}              COMMAND as sshd would run it: the login shell's -c, stdin closed
     {"put": PATH, "data": B64}    PATH written as SFTP writes it (created 0666 less the umask, or truncated)
     {"batch": [COMMAND, ...]}     read-only commands (facts), side by side: one answer line for each, in order
@@ -25,6 +26,7 @@ import hashlib
 import inspect
 import json
 import re
+from pathlib import Path
 
 # The answer of a group's item after the one that failed: never run (no exit status is negative).
 NOT_RUN = -1
@@ -45,7 +47,16 @@ def digest(status, out, err, loose=False):
     return hashlib.sha256(b"%d %d %d\n" % (status, len(out), len(err)) + out + err).hexdigest()
 
 
-SERVER = (
+# The interpreters' first lines (this one's and the batch's at connect): hostfacts.py, in base64 since the source
+# goes in the shell's single quotes, then its templates from the interpreter's argument (natives.argument).
+PRELUDE = (
+    "import base64 as _b64, json as _json, sys as _sys\n"
+    f"exec(_b64.b64decode(\"{base64.b64encode((Path(__file__).parent / 'hostfacts.py').read_bytes()).decode()}\"))\n"
+    "TEMPLATES.update(_json.loads(_b64.b64decode(_sys.argv[1])) if len(_sys.argv) > 1 else {})\n"
+)
+
+# The interpreter's loop over its requests (after the batch's answers, when the batch at connect runs it).
+SERVE = (
     "import base64, hashlib, json, os, re, subprocess, sys\n"
     "from concurrent.futures import ThreadPoolExecutor\n"
     "pool = ThreadPoolExecutor(16)\n"
@@ -55,9 +66,11 @@ SERVER = (
     "    sys.stdout.write(json.dumps({\"status\": status, \"out\": base64.b64encode(out).decode(),\n"
     "                                 \"err\": base64.b64encode(err).decode()}) + \"\\n\")\n"
     "    sys.stdout.flush()\n"
-    "def run(command):\n"
+    "def by_shell(command):\n"
     "    done = subprocess.run([shell, \"-c\", command], stdin=subprocess.DEVNULL, capture_output=True)\n"
     "    return done.returncode if done.returncode >= 0 else 128 - done.returncode, done.stdout, done.stderr\n"
+    "def run(command):\n"
+    "    return answered_natively(command, by_shell) or by_shell(command)\n"
     "def put(path, data):\n"
     "    try:\n"
     "        with open(path, \"wb\") as file:\n"
@@ -93,8 +106,16 @@ SERVER = (
     "    else:\n"
     "        answer(*one(request))\n"
 )
+SERVER = PRELUDE + SERVE
 assert "'" not in SERVER
-COMMAND = f"exec python3 -c '{SERVER}'"
+
+
+def command(natives: str = "") -> str:
+    """The interpreter, answering the fact commands of natives (natives.argument) itself."""
+    return f"exec python3 -c '{SERVER}' {natives}".rstrip()
+
+
+COMMAND = command()
 
 
 def run_request(command: str) -> bytes:

@@ -3,9 +3,13 @@ already in its state sends one batch of facts and the health check, status.py on
 suite one batch. `./bastion bench` turns these counts into seconds and round trips over a simulated
 WAN; this keeps them from creeping back (a count, not a timing)."""
 import json
+import subprocess
 
 import pytest
+from pyinfra.api import Config, Inventory, State
 
+import batchssh
+from batchssh import hostfacts, natives, pipe
 from sandbox import baseline
 from sandbox.machine import Sandbox
 from sandbox.wan import DelayedLink
@@ -53,6 +57,44 @@ def test_the_verify_suite_asks_everything_in_one_round(sb, tmp_path):
     counts = counted(tmp_path, harness.verify_suite, sb)
     assert counts["remote_commands"] <= 1, counts
     assert counts["answered_from_batch"] >= 40
+
+
+def batch_on(sb, commands: list[str], natives_argument: str) -> dict:
+    """The batch at connect as the connector sends it, answered by the sandbox."""
+    done = subprocess.run(["ssh", "-F", str(sb.ssh_config), f"root@{sb.address}", batchssh.batch_command(natives_argument)],
+                          input=batchssh.batch_input(commands).encode(), capture_output=True, timeout=120, check=True)
+    return batchssh.batch_answers(done.stdout, commands)
+
+
+def test_the_host_answers_file_facts_as_its_shell_does(sb):
+    """Ubuntu's coreutils, not this machine's: every file, directory and link a deploy manages (and more), its File
+    and hash facts answered by the interpreter (batchssh/hostfacts.py) as by the shell. Times are left out of the
+    comparison for paths others touch meanwhile; tests/unit compares them too, on paths only it touches."""
+    inventory = Inventory((["h"], {}))
+    templates = natives.templates(State(inventory, Config()), inventory.get_host("h"))
+    listed = sb.ssh("find /etc/bastion /etc/systemd/system /etc/nginx /usr/local/sbin /srv/hacs-dev/checkout /var/lib/hacs-dev "
+                    "/mnt -maxdepth 2 -regex '[A-Za-z0-9_@%+=:,./-]*' 2>/dev/null | head -400; echo /nonexistent/x").stdout
+    paths = listed.split()
+    commands = [path.join(templates[kind]) for path in paths for kind in ("stat", "sha1", "sha256")]
+    assert sum(hostfacts.matched(command, templates) is not None for command in commands) == len(commands)
+    native, shell = batch_on(sb, commands, natives.argument(templates)), batch_on(sb, commands, "")
+    assert len(native) == len(shell) == len(commands)
+    differ = [command for command in commands if (native[command][0], pipe.loosened(native[command][1]), native[command][2])
+              != (shell[command][0], pipe.loosened(shell[command][1]), shell[command][2])]
+    assert differ == [], differ[:3]
+    assert any(b" -> '" in native[command][1] for command in commands), "symlinks among them"
+    assert sum(len(native[command][1]) == 0 for command in commands) < len(commands) / 2, "most exist"
+
+
+def test_the_service_user_is_put_back_when_its_account_reads_otherwise(sb, settings):
+    """pyinfra's Users fact reads every account's lastlog, shadow and groups (a fifth of a no-op's time on the host):
+    server.user runs only when the account reads otherwise than wanted (tasks/service_user.py), and puts it back."""
+    assert harness.deployed(sb).changed == []
+    sb.ssh(f"usermod -s /bin/sh {settings.dev_user}")
+    changed = harness.deployed(sb).changed
+    assert any("Unprivileged system user" in name for name in changed), changed
+    assert sb.ssh(f"getent passwd {settings.dev_user}").stdout.strip().endswith(":/usr/sbin/nologin")
+    assert harness.deployed(sb).changed == []
 
 
 def test_after_a_change_the_facts_are_read_afresh(sb, settings, tmp_path):
