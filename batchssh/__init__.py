@@ -73,10 +73,9 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "bastio
 # cat, subshells), which for a no-op deploy's ~160 facts was most of the batch's time on a 2-core droplet.
 # Commands read side by side: enough to keep a droplet's cores busy while one waits, few enough that the first
 # ones asked are answered first.
-BATCH_WORKERS = 6
+BATCH_WORKERS = 4
 PYTHON_BATCH = pipe.PRELUDE + (
-    "import base64, os, subprocess, sys, time, zlib\n"
-    "from concurrent.futures import ThreadPoolExecutor\n"
+    "import os, subprocess, sys, zlib\n"
     "shell = os.environ.get(\"SHELL\") or \"sh\"\n"
     "jobs = []\n"
     "for line in sys.stdin:\n"
@@ -86,21 +85,13 @@ PYTHON_BATCH = pipe.PRELUDE + (
     "def by_shell(command):\n"
     "    done = subprocess.run([shell, \"-c\", command], stdin=subprocess.DEVNULL, capture_output=True)\n"
     "    return done.returncode if done.returncode >= 0 else 128 - done.returncode, done.stdout, done.stderr\n"
-    "def run(job):\n"
-    "    began, command = time.monotonic(), base64.b64decode(job[2]).decode()\n"
-    "    status, out, err = answered_natively(command, by_shell) or by_shell(command)\n"
-    "    return b\"%s %d %d\\n%s\\n%s\\n\" % (job[0].encode(), status, (time.monotonic() - began) * 1000,\n"
-    "                               base64.b64encode(out), base64.b64encode(err))\n"
     "stream, out = zlib.compressobj(1, zlib.DEFLATED, 31), sys.stdout.buffer\n"
-    f"with ThreadPoolExecutor({BATCH_WORKERS}) as pool:\n"
-    "    running = {}\n"
-    "    for at in sorted(range(len(jobs)), key=lambda at: int(jobs[at][1])):\n"
-    "        running[at] = pool.submit(run, jobs[at])\n"
-    "    for at in range(len(jobs)):\n"
-    "        out.write(stream.compress(running[at].result()))\n"
-    "        if at + 1 == len(jobs) or not running[at + 1].done():\n"
-    "            out.write(stream.flush(zlib.Z_SYNC_FLUSH))\n"
-    "            out.flush()\n"
+    "def write(record, more):\n"
+    "    out.write(stream.compress(record))\n"
+    "    if not more:\n"
+    "        out.write(stream.flush(zlib.Z_SYNC_FLUSH))\n"
+    "        out.flush()\n"
+    f"answer_batch(jobs, by_shell, {BATCH_WORKERS}, write)\n"
     "out.write(stream.flush())\n"
     "out.flush()\n"
 ) + pipe.SERVE

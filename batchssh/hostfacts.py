@@ -115,3 +115,83 @@ def answered_natively(command, by_shell):
         return None
     line = native_line(*found)
     return None if line is None else (0, line, b"")
+
+
+# pyinfra's systemd facts for one unit (its SystemdStatus and SystemdEnabled, as systemd.service reads them): one
+# systemctl for all the units of a batch answers each as its own would (a unit's lines, then an empty line).
+UNIT = re.compile(r"[A-Za-z0-9_@.:-]+\Z")
+
+
+def shown_unit(command, templates):
+    """The property and unit when the command is a template "show:PROPERTY" around a unit name, else None."""
+    for kind, parts in templates.items():
+        if kind.startswith("show:") and len(parts) == 2 and command.startswith(parts[0]) and \
+                command.endswith(parts[1]) and len(command) > len(parts[0]) + len(parts[1]):
+            unit = command[len(parts[0]):len(command) - len(parts[1])]
+            if UNIT.match(unit):
+                return kind[len("show:"):], unit
+    return None
+
+
+def shown_together(prop, units, by_shell):
+    """Each unit's `systemctl show --all --property Id --property PROP UNIT` output, from one systemctl; None when
+    it does not answer as a list of as many blocks (an error, a unit name it refuses)."""
+    status, out, err = by_shell("systemctl show --all --property Id --property " + prop + " " + " ".join(units))
+    blocks = out[:-1].split(b"\n\n") if out.endswith(b"\n") else []
+    if status != 0 or err or len(blocks) != len(units):
+        return None
+    return [block + b"\n" for block in blocks]
+
+
+def answer_batch(jobs, by_shell, workers, write):
+    """The batch at connect: jobs [INDEX, START-BY, BASE64-COMMAND] started in START-BY order, `workers` at a time,
+    each answered (natively where it can) and written, in INDEX order, as soon as it and those before it are:
+    write(record, more) with more true when the next answer is ready already."""
+    import base64
+    import time
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    commands = [base64.b64decode(job[2]).decode() for job in jobs]
+
+    def record(at, status, out, err, took):
+        return b"%s %d %d\n%s\n%s\n" % (jobs[at][0].encode(), status, took, base64.b64encode(out),
+                                        base64.b64encode(err))
+
+    def run(at):
+        began = time.monotonic()
+        status, out, err = answered_natively(commands[at], by_shell) or by_shell(commands[at])
+        return record(at, status, out, err, (time.monotonic() - began) * 1000)
+
+    shown = {}
+    for at, command in enumerate(commands):
+        found = shown_unit(command, TEMPLATES)
+        if found is not None:
+            shown.setdefault(found[0], []).append((at, found[1]))
+    together = {at: prop for prop, members in shown.items() if len(members) > 1 for at, _ in members}
+    answers = {at: Future() for at in together}
+
+    with ThreadPoolExecutor(workers) as pool:
+        def show(prop):
+            members, began = shown[prop], time.monotonic()
+            units = sorted(set(unit for _, unit in members))
+            try:
+                outputs = shown_together(prop, units, by_shell)
+            except Exception:
+                outputs = None
+            if outputs is None:  # each by the shell, as it would be alone
+                for at, _ in members:
+                    pool.submit(run, at).add_done_callback(lambda done, at=at: answers[at].set_result(done.result()))
+                return
+            took = (time.monotonic() - began) * 1000
+            for at, unit in members:
+                answers[at].set_result(record(at, 0, outputs[units.index(unit)], b"", took))
+
+        started = set()
+        for at in sorted(range(len(jobs)), key=lambda at: int(jobs[at][1])):
+            if at not in together:
+                answers[at] = pool.submit(run, at)
+            elif together[at] not in started:
+                started.add(together[at])
+                pool.submit(show, together[at])
+        for at in range(len(jobs)):
+            write(answers[at].result(), at + 1 < len(jobs) and answers[at + 1].done())

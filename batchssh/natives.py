@@ -10,10 +10,12 @@ from __future__ import annotations
 import base64
 import json
 
+from pyinfra.api import StringCommand
 from pyinfra.connectors.util import make_unix_command_for_host
-from pyinfra.facts import files
+from pyinfra.facts import files, systemd
 
 PLACEHOLDER = "/batchssh/native/path"
+UNIT_PLACEHOLDER = "batchssh-native-unit.service"
 
 FACTS = {"stat": files.File, "sha1": files.Sha1File, "sha256": files.Sha256File, "md5": files.Md5File,
          "sha384": files.Sha384File}
@@ -32,6 +34,19 @@ KNOWN = {
 }
 
 
+# pyinfra's systemd facts for one unit, as its fact loader runs them (in a test for systemctl), per property read.
+SHOWN = {"SubState": systemd.SystemdStatus, "UnitFileState": systemd.SystemdEnabled}
+KNOWN_SHOWN = ("if command -v systemctl >/dev/null 2>&1; then ( systemctl show --all --property Id --property {1} {0} ); "
+               "else echo '##PYINFRA_NOCMD##'; fi")
+
+
+def _as_loaded(fact, command: StringCommand) -> StringCommand:
+    """The command as pyinfra's fact loader wraps a fact that requires a command (pyinfra.api.facts._get_fact)."""
+    required = fact.requires_command()
+    return StringCommand("if", "command", "-v", required, ">/dev/null", "2>&1;", "then", "(", command, ");", "else",
+                         "echo", "'##PYINFRA_NOCMD##';", "fi")
+
+
 def templates(state, host) -> dict[str, list[str]]:
     """Per kind, the parts of its fact command (as batchssh runs it on this host) around the path; a kind whose
     command pyinfra makes otherwise than KNOWN is left out."""
@@ -40,6 +55,10 @@ def templates(state, host) -> dict[str, list[str]]:
         command = fact().command(PLACEHOLDER)
         if command.get_raw_value() == KNOWN[kind].format(PLACEHOLDER):
             made[kind] = make_unix_command_for_host(state, host, command).get_raw_value().split(PLACEHOLDER)
+    for prop, fact in SHOWN.items():
+        command = _as_loaded(fact(), fact().command(services=UNIT_PLACEHOLDER))
+        if command.get_raw_value() == KNOWN_SHOWN.format(UNIT_PLACEHOLDER, prop):
+            made[f"show:{prop}"] = make_unix_command_for_host(state, host, command).get_raw_value().split(UNIT_PLACEHOLDER)
     return made
 
 

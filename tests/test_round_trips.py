@@ -66,10 +66,11 @@ def batch_on(sb, commands: list[str], natives_argument: str) -> dict:
     return batchssh.batch_answers(done.stdout, commands)
 
 
-def test_the_host_answers_file_facts_as_its_shell_does(sb):
-    """Ubuntu's coreutils, not this machine's: every file, directory and link a deploy manages (and more), its File
-    and hash facts answered by the interpreter (batchssh/hostfacts.py) as by the shell. Times are left out of the
-    comparison for paths others touch meanwhile; tests/unit compares them too, on paths only it touches."""
+def test_the_host_answers_file_and_unit_facts_as_its_shell_does(sb, settings):
+    """Ubuntu's coreutils and systemd, not this machine's: every file, directory and link a deploy manages (and
+    more), its File and hash facts answered by the interpreter (batchssh/hostfacts.py) as by the shell, and units'
+    systemd facts by one systemctl as by one each. Times are left out of the comparison for paths others touch
+    meanwhile; tests/unit compares them too, on paths only it touches."""
     inventory = Inventory((["h"], {}))
     templates = natives.templates(State(inventory, Config()), inventory.get_host("h"))
     listed = sb.ssh("find /etc/bastion /etc/systemd/system /etc/nginx /usr/local/sbin /srv/hacs-dev/checkout /var/lib/hacs-dev "
@@ -77,6 +78,16 @@ def test_the_host_answers_file_facts_as_its_shell_does(sb):
     paths = listed.split()
     commands = [path.join(templates[kind]) for path in paths for kind in ("stat", "sha1", "sha256")]
     assert sum(hostfacts.matched(command, templates) is not None for command in commands) == len(commands)
+    # pyinfra's systemd facts, one systemctl for them all: every unit file's enablement, and the state of units
+    # that hold still (a timer's service may start between the two readings).
+    unit_files = sb.ssh("systemctl list-unit-files --no-legend | awk '{print $1}' | grep -v '@' | head -150").stdout.split()
+    steady = [*sb.ssh("systemctl list-units --no-legend --plain --type=target | awk '{print $1}'").stdout.split(),
+              "nginx.service", "ssh.service", settings.dev_unit, "nonexistent.service"]
+    unit_files = [unit for unit in unit_files if hostfacts.UNIT.match(unit)]  # an escaped name (\x2d) goes to the shell
+    units = [unit.join(templates["show:UnitFileState"]) for unit in unit_files + ["nonexistent.service"]] + \
+        [unit.join(templates["show:SubState"]) for unit in steady]
+    assert all(hostfacts.shown_unit(command, templates) for command in units)
+    commands += units
     native, shell = batch_on(sb, commands, natives.argument(templates)), batch_on(sb, commands, "")
     assert len(native) == len(shell) == len(commands)
     differ = [command for command in commands if (native[command][0], pipe.loosened(native[command][1]), native[command][2])

@@ -2,6 +2,7 @@
 what the shell answers, here on this machine's coreutils (tests/test_round_trips.py holds them on the sandbox's);
 the batch streamed as its answers are read (BatchReader) and the interpreter it leaves serving the run."""
 import os
+import re
 import socket
 import subprocess
 import zlib
@@ -56,9 +57,9 @@ def paths(tmp_path):
 
 def test_every_kind_is_pyinfras_own_command_as_hostfacts_knows_it(templates):
     """A pyinfra that asks otherwise leaves the kind to the shell: this says so before a run is slower for it."""
-    assert sorted(templates) == sorted(natives.FACTS)
-    for parts in templates.values():
-        assert parts[0].startswith("sh -c '") and len(parts) >= 3
+    assert sorted(templates) == sorted([*natives.FACTS, *[f"show:{prop}" for prop in natives.SHOWN]])
+    for kind, parts in templates.items():
+        assert parts[0].startswith("sh -c '") and (len(parts) == 2 if kind.startswith("show:") else len(parts) >= 4)
 
 
 @pytest.mark.parametrize("kind", sorted(natives.FACTS))
@@ -169,3 +170,42 @@ def test_server_user_runs_unless_the_account_reads_as_wanted(change, wanted):
                "group": "hacs-dev", "home": "directory hacs-dev:hacs-dev", **change}
     assert account_as_wanted(account, "hacs-dev", "hacs-dev", "/var/lib/hacs-dev", "/usr/sbin/nologin",
                              "HACS V2 dev server (bastion)") is wanted
+
+
+def fake_systemctl(calls):
+    """A shell that knows `systemctl show` as systemd answers it: a block per unit, an empty line between."""
+    def by_shell(command):
+        calls.append(command)
+        if command.startswith("systemctl show"):
+            words = command.split()
+            prop, units = words[6], words[7:]
+            if "bad@" in units:
+                return 1, b"", b"Invalid unit name\n"
+            return 0, b"\n".join(f"Id={unit}\n{prop}=running\n".encode() for unit in units), b""
+        if "--property" in command:  # one unit's fact, as pyinfra runs it
+            prop, unit = re.search(r"--property (\S+) (\S+) \);", command).groups()
+            return 0, f"Id={unit}\n{prop}=running\n".encode(), b""
+        return 0, b"first\n", b""
+    return by_shell
+
+
+@pytest.mark.parametrize("units, together", [(["b.timer", "a.service", "b.timer"], True), (["a.service", "bad@"], False)])
+def test_the_units_of_a_batch_are_shown_by_one_systemctl_each_as_its_own(templates, units, together):
+    """pyinfra's systemd facts for one unit each: one systemctl for all (a unit's lines, an empty line between),
+    each answered as alone; a systemctl that answers otherwise leaves each to the shell."""
+    hostfacts.TEMPLATES.clear()
+    hostfacts.TEMPLATES.update(templates)
+    commands = ["echo first", *[unit.join(templates["show:SubState"]) for unit in units],
+                units[0].join(templates["show:UnitFileState"])]
+    jobs = [line.split(" ", 2) for line in batchssh.batch_input(commands).splitlines() if line]
+    calls, stream = [], zlib.compressobj(1, zlib.DEFLATED, 31)
+    written = []
+    hostfacts.answer_batch(jobs, fake_systemctl(calls), 2, lambda record, more: written.append(stream.compress(record)))
+    reader = batchssh.BatchReader(commands)
+    assert reader.feed(b"".join(written) + stream.flush()) == commands
+    for command in commands:
+        assert reader.answers[command] == fake_systemctl([])(command), command
+    shown = [call for call in calls if call.startswith("systemctl show")]
+    assert shown == [f"systemctl show --all --property Id --property SubState {' '.join(sorted(set(units)))}"]
+    alone = [call for call in calls if call in commands]
+    assert len(alone) == (2 if together else 4), "one systemctl for the group (UnitFileState's is alone); else each"
