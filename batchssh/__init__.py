@@ -201,6 +201,11 @@ class BatchReader:
         return self._inflate.eof
 
     @property
+    def broken(self) -> bool:
+        """Whether what came is not BATCH's answer (a login script that prints): nothing more is read of it."""
+        return self._broken
+
+    @property
     def after(self) -> bytes:
         return self._inflate.unused_data
 
@@ -357,7 +362,7 @@ class BatchedSSHConnector(Foresight, SSHConnector):
         if self._batch is None:
             return
         reader, _, channel, stderr = self._batch
-        while (until is None or until not in reader.answers) and not reader.done:
+        while (until is None or until not in reader.answers) and not reader.done and not reader.broken:
             chunk = channel.recv(1 << 16)
             if not chunk:
                 break
@@ -372,7 +377,7 @@ class BatchedSSHConnector(Foresight, SSHConnector):
         if reader.done and not reader.after and self._pipe is None and not channel.eof_received:
             self._pipe, self._pipe_out, self._pipe_answered = channel, channel.makefile("rb"), False
         else:
-            channel.close()  # the shell's batch (no python3): the run opens its interpreter, or goes without
+            channel.close()  # the shell's batch (no python3), or not a batch: the run opens its interpreter, or goes without
 
     def _settle(self) -> None:
         self._read_batch()

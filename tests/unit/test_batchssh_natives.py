@@ -6,6 +6,7 @@ import re
 import socket
 import subprocess
 import zlib
+from types import SimpleNamespace
 
 import pytest
 from pyinfra.api import Config, Inventory, State
@@ -209,3 +210,42 @@ def test_the_units_of_a_batch_are_shown_by_one_systemctl_each_as_its_own(templat
     assert shown == [f"systemctl show --all --property Id --property SubState {' '.join(sorted(set(units)))}"]
     alone = [call for call in calls if call in commands]
     assert len(alone) == (2 if together else 4), "one systemctl for the group (UnitFileState's is alone); else each"
+
+
+class Channel:
+    def __init__(self, *chunks):
+        self.chunks, self.eof_received, self.closed = list(chunks), False, False
+
+    def recv(self, _):
+        assert self.chunks, "read again: the interpreter, alive, waits for a request (this would block forever)"
+        return self.chunks.pop(0)
+
+    def close(self):
+        self.closed = True
+
+    def makefile(self, _):
+        return self
+
+
+def reading(channel, commands):
+    reader = batchssh.BatchReader(commands)
+    connector = SimpleNamespace(_batch=(reader, set(commands), channel, None), _counts={"batch_bytes": 0}, _latest={},
+                                _batch_costs={}, host=SimpleNamespace(name="h"), _pipe=None)
+    return connector
+
+
+def test_output_that_is_not_the_batch_is_not_waited_for():
+    """A login script that prints: its line is no answer, and the interpreter behind it waits for requests, not EOF."""
+    channel = Channel(b"Welcome to the droplet\n")
+    connector = reading(channel, ["true"])
+    batchssh.BatchedSSHConnector._read_batch(connector)
+    assert connector._batch is None and channel.closed and connector._pipe is None and connector._latest == {}
+
+
+def test_the_interpreter_after_the_batch_serves_the_run():
+    stream = zlib.compressobj(1, zlib.DEFLATED, 31)
+    channel = Channel(stream.compress(b"0 0 1\ndHJ1ZQ==\n\n") + stream.flush())
+    connector = reading(channel, ["echo true"])
+    batchssh.BatchedSSHConnector._read_batch(connector)
+    assert connector._latest == {"echo true": (0, b"true", b"")} and connector._batch_costs == {"echo true": 1}
+    assert connector._pipe is channel and not channel.closed
