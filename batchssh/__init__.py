@@ -279,8 +279,8 @@ class BatchedSSHConnector(Foresight, SSHConnector):
         yield name, {"ssh_hostname": name}, []
 
     def _record_file(self, kind: str = "") -> Path:
-        """Which facts a run asked (and, kind ".costs", what each cost the host): the run's files and --data values say
-        which it asks; flags such as -y, -v or --dry do not."""
+        """Which facts a run asked (and, kind ".timings", how long each took on the host and when it was asked): the
+        run's files and --data values say which it asks; flags such as -y, -v or --dry do not."""
         words = [word for word in sys.argv[1:] if not word.startswith("-")]
         record = record_file("pyinfra", self.host.name, str(self.data["ssh_hostname"]), *words)
         return record.with_name(record.stem + kind + record.suffix)

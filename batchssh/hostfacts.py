@@ -170,6 +170,11 @@ def answer_batch(jobs, by_shell, workers, write):
     together = {at: prop for prop, members in shown.items() if len(members) > 1 for at, _ in members}
     answers = {at: Future() for at in together}
 
+    def answered(at, done):
+        # An error is the writer's to raise: the batch ends there, and the run reads each fact on its own.
+        error = done.exception()
+        answers[at].set_exception(error) if error else answers[at].set_result(done.result())
+
     with ThreadPoolExecutor(workers) as pool:
         def show(prop):
             members, began = shown[prop], time.monotonic()
@@ -180,7 +185,7 @@ def answer_batch(jobs, by_shell, workers, write):
                 outputs = None
             if outputs is None:  # each by the shell, as it would be alone
                 for at, _ in members:
-                    pool.submit(run, at).add_done_callback(lambda done, at=at: answers[at].set_result(done.result()))
+                    pool.submit(run, at).add_done_callback(lambda done, at=at: answered(at, done))
                 return
             took = (time.monotonic() - began) * 1000
             for at, unit in members:

@@ -249,3 +249,29 @@ def test_the_interpreter_after_the_batch_serves_the_run():
     batchssh.BatchedSSHConnector._read_batch(connector)
     assert connector._latest == {"echo true": (0, b"true", b"")} and connector._batch_costs == {"echo true": 1}
     assert connector._pipe is channel and not channel.closed
+
+
+def test_a_unit_the_shell_cannot_answer_ends_the_batch_instead_of_hanging_it(templates):
+    import threading
+    hostfacts.TEMPLATES.clear()
+    hostfacts.TEMPLATES.update(templates)
+    commands = [unit.join(templates["show:SubState"]) for unit in ("a.service", "bad@")]
+    jobs = [line.split(" ", 2) for line in batchssh.batch_input(commands).splitlines() if line]
+
+    def by_shell(command):
+        if command.startswith("systemctl"):
+            return 1, b"", b"Invalid unit name\n"
+        raise OSError("no more processes")
+
+    ended = []
+
+    def batch():
+        try:
+            hostfacts.answer_batch(jobs, by_shell, 2, lambda record, more: None)
+        except OSError as error:
+            ended.append(error)
+
+    thread = threading.Thread(target=batch, daemon=True)
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive() and ended, "the error ends the batch (the run then reads each fact on its own)"
