@@ -134,6 +134,18 @@ def invocation(sandbox: Sandbox, unit: str) -> str:
     return sandbox.ssh(f"systemctl show -p InvocationID --value {unit}").stdout.strip()
 
 
+def look(sandbox: Sandbox, commit: str | None = None) -> None:
+    """One look of the follow path, as the webhook's delivery or the timer starts it; with a commit, until a look has
+    fetched it: a start while the timer's own look runs joins that look (systemd), which may have fetched before the
+    push (in CI, a commit pushed under a look of the 1 min timer was never looked at, and the next test built on it)."""
+    s = getattr(sandbox, "settings", load())
+    for _ in range(3):
+        sandbox.ssh(f"systemctl start {s.dev_follow_unit}.service", check=False)
+        state = sandbox.ssh(f"cat {s.bastion_state_dir}/follow.state", check=False).stdout
+        if commit is None or f"upstream={commit}" in state.split():
+            return
+
+
 def served_commit(sandbox: Sandbox) -> str:
     """The commit the dev endpoint serves: the one its running server started on (recorded by the
     unit, since /health names none), while nginx answers healthy for the dev port; else ""."""

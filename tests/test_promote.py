@@ -18,7 +18,7 @@ SERVER = harness.SERVER
 
 @pytest.fixture(scope="module")
 def sb(scratch):
-    """Today's droplet, deployed, the follow path asked by hand (no timer races a test)."""
+    """Today's droplet, deployed, the follow path asked by hand (harness.look: until it has fetched the commit)."""
     sandbox = harness.with_layout(Sandbox(scratch.name, scratch.subnet, layout="2026"))
     baseline.up(sandbox)
     harness.deployed(sandbox)
@@ -26,14 +26,10 @@ def sb(scratch):
     return sandbox
 
 
-def look(sb):
-    sb.ssh(f"systemctl start {sb.settings.dev_follow_unit}.service", check=False)
-
-
 def proven(sb, files: dict, message: str) -> str:
     """A commit pushed to main and judged by the dev environment; its SHA."""
     commit = upstream.push_commit(sb.upstream_repo, sb.settings.dev_branch, files, message)
-    look(sb)
+    harness.look(sb, commit)
     return commit
 
 

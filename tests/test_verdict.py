@@ -30,11 +30,6 @@ def verdict_of(sb, commit: str) -> dict:
     return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
 
 
-def look(sb):
-    """One look of the follow path, as the webhook's delivery or the timer starts it."""
-    sb.ssh(f"systemctl start {sb.settings.dev_follow_unit}.service", check=False)
-
-
 def journal(sb) -> str:
     """The follow path's last words, for a failure to show."""
     return sb.ssh(f"cat {sb.settings.bastion_state_dir}/follow.state; journalctl -q --no-pager -o short-precise -n 60 "
@@ -45,12 +40,12 @@ def journal(sb) -> str:
 def test_an_incident_comes_up_but_its_verdict_rolls_it_back(sb, incident):
     s = sb.settings
     line, cause = INCIDENTS[incident]
-    look(sb)
+    harness.look(sb)
     good = harness.served_commit(sb)
     assert good and verdict_of(sb, good).get("verdict") == "passed", verdict_of(sb, good)
     original = upstream.read_file(sb.upstream_repo, s.dev_branch, TOOLS)
     bad = upstream.push_commit(sb.upstream_repo, s.dev_branch, {TOOLS: original + "\n" + line + "\n"}, incident)
-    look(sb)
+    harness.look(sb, bad)
     state = sb.ssh(f"cat {s.bastion_state_dir}/follow.state").stdout
     assert f"failed_commit={bad}" in state and "outcome=rolled-back" in state, state
     assert "reason=verdict: " in state and cause in state, state
@@ -61,7 +56,7 @@ def test_an_incident_comes_up_but_its_verdict_rolls_it_back(sb, incident):
     assert f"failed      {bad[:12]}: verdict: " in page and cause in page, page
     # The fix: the tools as they were; served, judged passed.
     fixed = upstream.push_commit(sb.upstream_repo, s.dev_branch, {TOOLS: original}, f"Fix: {incident}")
-    look(sb)
+    harness.look(sb, fixed)
     assert harness.served_commit(sb) == fixed and verdict_of(sb, fixed)["verdict"] == "passed", journal(sb)
     service = harness.status(sb)["service"]
     assert (service["running_commit"], service["verdict"]) == (fixed, "passed"), service
@@ -70,20 +65,20 @@ def test_an_incident_comes_up_but_its_verdict_rolls_it_back(sb, incident):
 def test_a_lockfile_outside_the_registry_is_npm_failed_and_rolled_back(sb):
     """The install's refusal reaches the follow path as a key=value outcome (npm-failed), not a grepped line."""
     s = sb.settings
-    look(sb)
+    harness.look(sb)
     good = harness.served_commit(sb)
     lock_text = upstream.read_file(sb.upstream_repo, s.dev_branch, "package-lock.json")
     lock = json.loads(lock_text)
     lock["packages"]["node_modules/planted"] = {"version": "1.0.0", "resolved": "git+https://example.invalid/p.git"}
     bad = upstream.push_commit(sb.upstream_repo, s.dev_branch, {"package-lock.json": json.dumps(lock, indent=2) + "\n"},
                                "A dependency from a git URL")
-    look(sb)
+    harness.look(sb, bad)
     state = sb.ssh(f"cat {s.bastion_state_dir}/follow.state").stdout
     assert f"failed_commit={bad}" in state and "outcome=npm-failed" in state, journal(sb)
     assert "reason=npm ci failed: package-lock.json: node_modules/planted resolves to" in state, state
     assert harness.served_commit(sb) == good
     fixed = upstream.push_commit(sb.upstream_repo, s.dev_branch, {"package-lock.json": lock_text}, "Fix: the lockfile")
-    look(sb)
+    harness.look(sb, fixed)
     assert harness.served_commit(sb) == fixed
 
 
