@@ -8,6 +8,7 @@ import pytest
 
 from sandbox import baseline, upstream
 from sandbox.machine import Sandbox
+from tasks.facts import PortListeners
 from tests import harness
 from tests.settings import REPO
 
@@ -77,6 +78,32 @@ def test_orphan_on_the_dev_port_is_named_and_only_stopped_when_told(pristine, se
     assert f"stopping PID {pid}" in run.stderr
     assert pristine.ssh(f"kill -0 {pid}", check=False).returncode != 0
     assert harness.invocation(pristine, settings.production_unit) == prod_before
+
+
+FORKING_LISTENER = """
+import socket, subprocess, sys
+listening = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+while True:
+    subprocess.run(["/bin/sleep", "0.001"])
+"""
+
+
+def test_only_who_holds_the_port_is_named_not_a_fork_on_its_way_to_another_program(pristine):
+    """A listener that forks (as systemd does for every unit it starts): each child holds the socket until its
+    exec closes it, then is another program, or gone. The port's listeners read as the listener alone, every
+    time (in CI a fork of PID 1 read as the backup script on the dev port, and the deploy refused to run)."""
+    port = 39999
+    pristine.ssh(f"cat > /root/forking-listener.py <<'EOF'\n{FORKING_LISTENER}EOF\n"
+                 f"setsid -f python3 /root/forking-listener.py {port} >/dev/null 2>&1 </dev/null; "
+                 f"for _ in $(seq 100); do ss -Htln 'sport = :{port}' | grep -q . && break; sleep 0.1; done")
+    try:
+        listener = pristine.ssh(f"pgrep -f 'forking-listener.py {port}'").stdout.strip()
+        fact = PortListeners().command(port)
+        readings = pristine.ssh(f"cat > /root/port-listeners.sh <<'EOF'\n{fact}\nEOF\n"
+                                f"for _ in $(seq 200); do sh /root/port-listeners.sh | cut -f1 | paste -sd,; done").stdout
+        assert readings.split() == [listener] * 200, sorted(set(readings.split()))
+    finally:
+        pristine.ssh(f"pkill -f 'forking-listener.py {port}'", check=False)
 
 
 def test_an_nginx_configuration_that_already_fails_is_left_alone(pristine, settings):
