@@ -58,8 +58,6 @@ from pyinfra.connectors.util import CommandOutput, make_unix_command_for_host
 from batchssh import groups, natives, pipe, speedups
 from batchssh.foresight import Foresight, _lines, _output
 
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "bastion" / "fact-rounds"
-
 # Runs on the host, reading "INDEX START-BY BASE64-COMMAND" lines on stdin: each command as sshd would run it
 # (the login shell's -c, stdin closed), side by side since facts only read, started in START-BY order (batch_input),
 # those natives.py names answered by the interpreter itself (hostfacts.py); then, in INDEX order and as soon as
@@ -75,16 +73,12 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "bastio
 # ones asked are answered first.
 BATCH_WORKERS = 4
 PYTHON_BATCH = pipe.PRELUDE + (
-    "import os, subprocess, sys, zlib\n"
-    "shell = os.environ.get(\"SHELL\") or \"sh\"\n"
+    "import sys, zlib\n"
     "jobs = []\n"
     "for line in sys.stdin:\n"
     "    if not line.strip():\n"
     "        break\n"
     "    jobs.append(line.split(\" \", 2))\n"
-    "def by_shell(command):\n"
-    "    done = subprocess.run([shell, \"-c\", command], stdin=subprocess.DEVNULL, capture_output=True)\n"
-    "    return done.returncode if done.returncode >= 0 else 128 - done.returncode, done.stdout, done.stderr\n"
     "stream, out = zlib.compressobj(1, zlib.DEFLATED, 31), sys.stdout.buffer\n"
     "def write(record, more):\n"
     "    out.write(stream.compress(record))\n"
@@ -244,7 +238,7 @@ def batch_answers(compressed: bytes, commands: list[str]) -> dict[str, tuple[int
 
 def record_file(*identity: str) -> Path:
     """Where the commands a run asked are remembered, by what identifies the run."""
-    return CACHE / f"{hashlib.sha256(chr(0).join(identity).encode()).hexdigest()[:24]}.json"
+    return speedups.cache_dir("fact-rounds") / f"{hashlib.sha256(chr(0).join(identity).encode()).hexdigest()[:24]}.json"
 
 
 def remembered(record: Path, empty=list):

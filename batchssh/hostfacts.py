@@ -9,7 +9,7 @@ prints the same way every time: a missing path, a regular file, a directory, a s
 socket, owned by a user and group the host knows. Anything else, or a kind whose probe (the same command run by the
 shell on a path every host has) answers otherwise than this module, goes to the shell as before.
 
-The interpreters run this file's text (natives.PRELUDE): standard library only, Python 3.6 and later.
+The interpreters run this file's text (natives.PRELUDE): standard library only, Python 3.7 and later.
 """
 import grp
 import hashlib
@@ -17,6 +17,7 @@ import os
 import pwd
 import re
 import stat
+import subprocess
 
 # What shlex.quote leaves as it is, and stat %N (shell-escape-always) and sha1sum print between plain quotes.
 PLAIN = re.compile(r"[A-Za-z0-9_@%+=:,./-]+\Z")
@@ -25,6 +26,13 @@ PROBES = {"stat": "/", "sha1": "/etc/passwd", "sha256": "/etc/passwd", "md5": "/
 # Per kind, the parts of its command around the path (set from the interpreter's argument), and the verdict of its probe.
 TEMPLATES = {}
 TRUSTED = {}
+
+
+def by_shell(command):
+    """COMMAND as sshd would run it: the login shell's -c, stdin closed; a signal's death as the shell reports it."""
+    done = subprocess.run([os.environ.get("SHELL") or "sh", "-c", command], stdin=subprocess.DEVNULL,
+                          capture_output=True)
+    return done.returncode if done.returncode >= 0 else 128 - done.returncode, done.stdout, done.stderr
 
 
 def stat_line(path):

@@ -57,18 +57,14 @@ PRELUDE = (
 
 # The interpreter's loop over its requests (after the batch's answers, when the batch at connect runs it).
 SERVE = (
-    "import base64, hashlib, json, os, re, subprocess, sys\n"
+    "import base64, hashlib, json, re, sys\n"
     "from concurrent.futures import ThreadPoolExecutor\n"
     "pool = ThreadPoolExecutor(16)\n"
     + inspect.getsource(loosened) + inspect.getsource(digest) +
-    "shell = os.environ.get(\"SHELL\") or \"sh\"\n"
     "def answer(status, out=b\"\", err=b\"\"):\n"
     "    sys.stdout.write(json.dumps({\"status\": status, \"out\": base64.b64encode(out).decode(),\n"
     "                                 \"err\": base64.b64encode(err).decode()}) + \"\\n\")\n"
     "    sys.stdout.flush()\n"
-    "def by_shell(command):\n"
-    "    done = subprocess.run([shell, \"-c\", command], stdin=subprocess.DEVNULL, capture_output=True)\n"
-    "    return done.returncode if done.returncode >= 0 else 128 - done.returncode, done.stdout, done.stderr\n"
     "def run(command):\n"
     "    return answered_natively(command, by_shell) or by_shell(command)\n"
     "def put(path, data):\n"

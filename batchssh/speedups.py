@@ -85,8 +85,13 @@ pyinfras_get_template = pyinfra_util.get_template
 _bytecode_caches: dict[str, FileSystemBytecodeCache] = {}
 
 
+def cache_dir(name: str) -> Path:
+    """bastion's cache of NAME on the operator's machine (XDG's cache home as the run's environment names it)."""
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "bastion" / name
+
+
 def _bytecode_cache() -> FileSystemBytecodeCache:
-    directory = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "bastion" / "jinja"
+    directory = cache_dir("jinja")
     if str(directory) not in _bytecode_caches:
         directory.mkdir(parents=True, exist_ok=True)
         _bytecode_caches[str(directory)] = FileSystemBytecodeCache(str(directory))

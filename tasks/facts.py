@@ -15,6 +15,8 @@ from tasks.rules import unit_name
 COMMANDS = Path(__file__).resolve().parent / "commands"
 # `owner_git DIR ARGS...`: git as the checkout's owner, with nothing of its configuration that runs a program.
 OWNER_GIT = (COMMANDS / "owner-git.sh").read_text()
+# `port_listeners PORT`: the processes that hold a listening socket on PORT, a line each (production_view.LISTENER).
+PORT_LISTENERS = (COMMANDS / "port-listeners.sh").read_text()
 
 
 def with_values(script: str, **values) -> str:
@@ -56,15 +58,12 @@ class PortListeners(FactBase):
     and the two settings of the app's environment that adoption needs (never a secret)."""
 
     default = list
-    keys = ("pid", "user", "cwd", "cmdline", "unit", "data_root", "sse_host")
 
     def command(self, port):
-        return with_values((COMMANDS / "port-listeners.sh").read_text(), PORT=port)
+        return f"{PORT_LISTENERS}port_listeners {shlex.quote(str(port))}\n"
 
     def process(self, output):
-        width = len(self.keys)
-        return [dict(zip(self.keys, (line.split("\t") + [""] * width)[:width], strict=True))
-                for line in output if line.strip()]
+        return production_view.listeners(output)
 
 
 class ProductionReport(FactBase):
@@ -76,7 +75,7 @@ class ProductionReport(FactBase):
     default = dict
 
     def command(self, unit, port, checkout):
-        return with_values(OWNER_GIT + (COMMANDS / "production-report.sh").read_text(),
+        return with_values(OWNER_GIT + PORT_LISTENERS + (COMMANDS / "production-report.sh").read_text(),
                            UNIT=unit, PORT=port, CHECKOUT=checkout)
 
     def process(self, output):

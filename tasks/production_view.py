@@ -72,6 +72,15 @@ class Production:
         return found
 
 
+# What facts.PORT_LISTENERS prints of each process on a port, tab-separated.
+LISTENER = ("pid", "user", "cwd", "cmdline", "unit", "data_root", "sse_host")
+
+
+def listeners(lines) -> list[dict]:
+    return [dict(zip(LISTENER, (line.split("\t") + [""] * len(LISTENER))[:len(LISTENER)], strict=True))
+            for line in lines if line.strip()]
+
+
 def parse_report(lines: list[str]) -> dict:
     """ProductionReport's output (sections opened by '@@ name') -> unit, listeners, git, nginx, enabled."""
     sections: dict[str, list[str]] = {}
@@ -83,9 +92,6 @@ def parse_report(lines: list[str]) -> dict:
         elif current is not None:
             sections[current].append(line)
     unit = dict(line.split("=", 1) for line in sections.get("unit", []) if "=" in line)
-    keys = ("pid", "user", "cwd", "data_root", "sse_host", "cgroup_unit")
-    listeners = [dict(zip(keys, (line.split("\t") + [""] * len(keys))[:len(keys)], strict=True))
-                 for line in sections.get("listeners", []) if line.strip()]
     git = {}
     for line in sections.get("git", []):
         path, _, rest = line.partition("\t")
@@ -95,8 +101,9 @@ def parse_report(lines: list[str]) -> dict:
     for line in sections.get("enabled", []):
         link, _, target = line.partition("\t")
         enabled[link] = target
-    return {"unit": unit, "listeners": listeners, "addresses": [a for a in sections.get("addresses", []) if a],
-            "git": git, "nginx": "\n".join(sections.get("nginx", [])), "enabled": enabled}
+    return {"unit": unit, "listeners": listeners(sections.get("listeners", [])),
+            "addresses": [a for a in sections.get("addresses", []) if a], "git": git,
+            "nginx": "\n".join(sections.get("nginx", [])), "enabled": enabled}
 
 
 def environment_of(unit: dict) -> dict:

@@ -4,21 +4,14 @@ echo '@@ unit'
 systemctl show -p LoadState -p ActiveState -p MainPID -p User -p WorkingDirectory -p Environment \
   -p EnvironmentFiles -p FragmentPath -p Description "$UNIT" 2>/dev/null
 echo '@@ listeners'
-dirs=''
-for pid in $(ss -Htlnp "sport = :$PORT" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do
-  env=$(tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null)
-  cwd=$(readlink "/proc/$pid/cwd")
-  dirs="$dirs $cwd"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$pid" "$(ps -o user= -p "$pid")" "$cwd" \
-    "$(echo "$env" | sed -n 's/^V2_DATA_ROOT=//p')" "$(echo "$env" | sed -n 's/^SSE_HOST=//p')" \
-    "$(grep -o '[^/]*\.service' "/proc/$pid/cgroup" | tail -n 1)"
-done
+listeners=$(port_listeners "$PORT")
+[ -z "$listeners" ] || printf '%s\n' "$listeners"
 echo '@@ addresses'
 ss -Htln "sport = :$PORT" 2>/dev/null | awk '{print $4}'
 echo '@@ git'
 wd=$(systemctl show -p WorkingDirectory --value "$UNIT" 2>/dev/null)
-# shellcheck disable=SC2086  # $dirs: one word per directory (paths with no space: production's and its leftovers')
-for dir in $(printf '%s\n' $dirs "$wd" "$CHECKOUT" | sort -u); do
+# One word per directory: paths with no space, production's and its leftovers'.
+for dir in $( (printf '%s\n' "$listeners" | cut -f3; printf '%s\n' "$wd" "$CHECKOUT") | sort -u); do
   [ -d "$dir/.git" ] || continue
   printf '%s\t%s\t%s\n' "$dir" "$(owner_git "$dir" rev-parse --abbrev-ref HEAD 2>/dev/null)" \
     "$(owner_git "$dir" config --get remote.origin.url 2>/dev/null)"

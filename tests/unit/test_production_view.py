@@ -15,7 +15,7 @@ def report_of_today(unit_checkout=CHECKOUT, cwd=CHECKOUT, listener=True) -> list
              f"EnvironmentFiles={CHECKOUT}/secrets.env (ignore_errors=no)",
              "FragmentPath=/etc/systemd/system/mcp-coordination.service", "@@ listeners"]
     if listener:
-        lines.append(f"812\troot\t{cwd}\t{VOLUME}/\tlocalhost\tmcp-coordination.service")
+        lines.append(f"812\troot\t{cwd}\tnode src/streamable-http-server.js \tmcp-coordination.service\t{VOLUME}/\tlocalhost")
     lines += ["@@ addresses", "[::1]:3444", "@@ git", f"{CHECKOUT}\tmain\thttps://github.com/LupoGrigi0/Human-Adjacent-Coordination.git",
               "@@ nginx"]
     lines += nginx_dump({"smoothcurves-nexus": rendered("2026/smoothcurves-nexus.j2"),
