@@ -80,24 +80,29 @@ def test_orphan_on_the_dev_port_is_named_and_only_stopped_when_told(pristine, se
     assert harness.invocation(pristine, settings.production_unit) == prod_before
 
 
+# Every other child lingers a little before its exec, so that readings meet children on both sides of it.
 FORKING_LISTENER = """
-import socket, subprocess, sys
+import itertools, os, socket, subprocess, sys, time
 listening = socket.create_server(("127.0.0.1", int(sys.argv[1])))
-while True:
-    subprocess.run(["/bin/sleep", "0.001"])
+with open(sys.argv[2] + ".new", "w") as pid_file:
+    pid_file.write(str(os.getpid()))
+os.rename(sys.argv[2] + ".new", sys.argv[2])
+for n in itertools.count():
+    subprocess.run(["/bin/sleep", "0.001"], preexec_fn=(lambda: time.sleep(0.05)) if n % 2 else None)
 """
 
 
 def test_only_who_holds_the_port_is_named_not_a_fork_on_its_way_to_another_program(pristine):
     """A listener that forks (as systemd does for every unit it starts): each child holds the socket until its
     exec closes it, then is another program, or gone. The port's listeners read as the listener alone, every
-    time (in CI a fork of PID 1 read as the backup script on the dev port, and the deploy refused to run)."""
-    port = 39999
-    pristine.ssh(f"cat > /root/forking-listener.py <<'EOF'\n{FORKING_LISTENER}EOF\n"
-                 f"setsid -f python3 /root/forking-listener.py {port} >/dev/null 2>&1 </dev/null; "
-                 f"for _ in $(seq 100); do ss -Htln 'sport = :{port}' | grep -q . && break; sleep 0.1; done")
+    time (in CI a fork of PID 1 read as the backup script on the dev port, and the deploy refused to run; then
+    a child not yet exec'd, as its parent)."""
+    port, pid_file = 39999, "/root/forking-listener.pid"
+    pristine.ssh(f"cat > /root/forking-listener.py <<'EOF'\n{FORKING_LISTENER}EOF\nrm -f {pid_file}; "
+                 f"setsid -f python3 /root/forking-listener.py {port} {pid_file} >/dev/null 2>&1 </dev/null; "
+                 f"for _ in $(seq 100); do [ -s {pid_file} ] && break; sleep 0.1; done")
     try:
-        listener = pristine.ssh(f"pgrep -f 'forking-listener.py {port}'").stdout.strip()
+        listener = pristine.ssh(f"cat {pid_file}").stdout.strip()
         fact = PortListeners().command(port)
         readings = pristine.ssh(f"cat > /root/port-listeners.sh <<'EOF'\n{fact}\nEOF\n"
                                 f"for _ in $(seq 200); do sh /root/port-listeners.sh | cut -f1 | paste -sd,; done").stdout
