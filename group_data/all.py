@@ -311,6 +311,9 @@ dev_follow_config = "/etc/bastion/follow.json"
 dev_verdict_script = "/usr/local/sbin/hacs-dev-verdict"
 dev_verdict_probe_tool = "get_all_instances"
 dev_follow_unit = "hacs-dev-follow"    # .service runs the script, .timer schedules it
+# A delivery's path unit starts its look through again_unit@LOOK.service, ordered after LOOK.service: systemd merges a
+# start into a oneshot's run under way, and a push delivered after that run's last comparison would wait for the timer.
+again_unit = "bastion-again"
 # --- Deploy on push: GitHub's webhook -------------------------------------------------------------
 # GitHub sends a push event to https://server_name + dev_url_path + /_deploy/push (beside the endpoint it
 # deploys, in bastion's own snippet: the team's /webhooks/ and their webhook.service stay as they are).

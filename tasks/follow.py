@@ -33,4 +33,8 @@ def follow_branch():
                        jinja_env_kwargs=jinja())
         for kind in ("service", "timer")
     ]
+    written.append(files.template(name=f"Unit {d.again_unit}@.service (a delivery's look, after the one under way)",
+                                  src=template("etc/systemd/system/bastion-again@.service.j2"),
+                                  dest=f"/etc/systemd/system/{d.again_unit}@.service", user="root", group="root",
+                                  mode="644"))
     units.enabled_and_current([f"{d.dev_follow_unit}.timer"], written, "the follow units")

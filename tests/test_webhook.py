@@ -29,6 +29,14 @@ def state(sb) -> str:
     return sb.ssh(f"cat {sb.settings.bastion_state_dir}/follow.state", check=False).stdout
 
 
+def follow_journal(sb) -> str:
+    """What the follow path did lately: the receiver, the path unit that starts a look, the looks."""
+    s = sb.settings
+    return sb.ssh(f"journalctl -q --no-pager -o short-precise -n 60 -u {s.dev_webhook_unit} -u {s.dev_follow_unit}.path "
+                  f"-u {s.dev_follow_unit}.service -u {s.dev_follow_unit}.timer; ls -l --time-style=full-iso "
+                  f"/run/{s.dev_webhook_unit}", check=False).stdout
+
+
 def status_page(sb, how: str = "") -> str:
     s = sb.settings
     return sb.ssh(f"curl -sk {harness.door(sb)} {how} --resolve {s.server_name}:443:127.0.0.1 "
@@ -43,7 +51,8 @@ def test_a_signed_push_is_served_in_seconds_and_bad_deliveries_change_nothing(re
         pushed = time.monotonic()
         code, reply = harness.deliver(sb, "push", harness.push_payload(s.dev_branch, new), sb.secret)
         assert (code, reply.split(":")[0]) == (200, "accepted"), reply
-        harness.wait_until(lambda new=new: harness.served_commit(sb) == new, 30)
+        harness.wait_until(lambda new=new: harness.served_commit(sb) == new, 30, f"push {n} served",
+                           lambda: state(sb) + follow_journal(sb))
         latencies.append(time.monotonic() - pushed)
         # The follow run records its outcome just after the server came up on the new commit.
         harness.wait_until(lambda new=new: f"deployed={new}" in state(sb), 30)
@@ -86,6 +95,42 @@ def test_a_burst_of_pushes_ends_on_the_newest(receiving):
         assert harness.deliver(sb, "push", harness.push_payload(s.dev_branch, pushed[-1]), sb.secret)[0] == 200
     harness.wait_until(lambda: f"deployed={pushed[-1]}" in state(sb), 40)
     assert harness.served_commit(sb) == pushed[-1]
+
+
+def test_a_push_delivered_while_a_look_runs_gets_a_look_after_it(receiving):
+    """systemd merges a start into a oneshot's run under way: a push delivered after a look's last comparison,
+    before its unit stopped, started nothing and waited for the timer (in CI once: not served within 30 s). The
+    path unit starts the look through bastion-again@, ordered after it: one more run once the run under way ends.
+    Here a look is held (SIGSTOP) while the push is delivered."""
+    sb, s = receiving, receiving.settings
+    unit, again = f"{s.dev_follow_unit}.service", f"{s.again_unit}@{s.dev_follow_unit}.service"
+    cursor = sb.ssh("journalctl -n 0 --show-cursor | sed -n 's/^-- cursor: //p'").stdout.strip()
+    hold = (f"systemctl start --no-block {unit}; for _ in $(seq 100); do pid=$(systemctl show -p MainPID --value {unit}); "
+            f"[ \"$pid\" != 0 ] && kill -STOP \"$pid\" 2>/dev/null && grep -q '^State:.*stopped' /proc/$pid/status "
+            f"&& echo \"$pid\" && break; sleep 0.02; done")
+    held = ""
+    for _ in range(5):  # a look that ended before it was held is let be; the next one is held
+        held = sb.ssh(hold).stdout.strip()
+        if held:
+            break
+        harness.wait_until(lambda: sb.ssh(f"systemctl is-active {unit}", check=False).stdout.strip() == "inactive", 30)
+    assert held, "no look could be held"
+    try:
+        new = upstream.push_commit(sb.upstream_repo, s.dev_branch, {"NEWS.md": "delivered during a look\n"},
+                                   "Delivered during a look")
+        assert harness.deliver(sb, "push", harness.push_payload(s.dev_branch, new), sb.secret)[0] == 200
+        harness.wait_until(lambda: again in sb.ssh("systemctl list-jobs --no-legend").stdout, 10,
+                           "the delivery's start, waiting for the look under way", lambda: follow_journal(sb))
+    finally:
+        sb.ssh(f"kill -CONT {held}", check=False)
+    harness.wait_until(lambda: harness.served_commit(sb) == new, 30, "the delivered push served",
+                       lambda: state(sb) + follow_journal(sb))
+
+    def runs() -> int:
+        return int(sb.ssh(f"journalctl -o cat --no-pager --after-cursor='{cursor}' -u {unit} | grep -c '^Finished' "
+                          f"|| true").stdout)
+
+    harness.wait_until(lambda: runs() >= 2, 30, "the held run and the one after it", lambda: follow_journal(sb))
 
 
 def test_the_status_page_says_why_a_push_is_not_live_and_shows_no_secret(receiving):
