@@ -95,6 +95,17 @@ def test_a_burst_of_pushes_ends_on_the_newest(receiving):
         assert harness.deliver(sb, "push", harness.push_payload(s.dev_branch, pushed[-1]), sb.secret)[0] == 200
     harness.wait_until(lambda: f"deployed={pushed[-1]}" in state(sb), 40)
     assert harness.served_commit(sb) == pushed[-1]
+    for unit in (f"{s.dev_follow_unit}.path", f"{s.preview_reconcile_unit}.path"):  # no start limit hit on the way
+        assert sb.ssh(f"systemctl is-active {unit}", check=False).stdout.strip() == "active", unit
+
+
+def test_a_delivery_starts_its_look_however_many_came_just_before(receiving):
+    """The path unit starts bastion-again@ once per delivery it sees: more than five in ten seconds, systemd's default
+    start limit, failed it and then the path unit (unit-start-limit-hit, once in CI): no later push started a look."""
+    sb, s = receiving, receiving.settings
+    again = f"{s.again_unit}@{s.dev_follow_unit}.service"
+    starts = sb.ssh(f"for _ in $(seq 7); do systemctl start {again} || exit 1; done", check=False)
+    assert starts.returncode == 0, starts.stderr
 
 
 def test_a_push_delivered_while_a_look_runs_gets_a_look_after_it(receiving):
@@ -131,6 +142,7 @@ def test_a_push_delivered_while_a_look_runs_gets_a_look_after_it(receiving):
                           f"|| true").stdout)
 
     harness.wait_until(lambda: runs() >= 2, 30, "the held run and the one after it", lambda: follow_journal(sb))
+    assert sb.ssh(f"systemctl is-active {s.dev_follow_unit}.path", check=False).stdout.strip() == "active"
 
 
 def test_the_status_page_says_why_a_push_is_not_live_and_shows_no_secret(receiving):
