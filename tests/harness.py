@@ -135,15 +135,15 @@ def invocation(sandbox: Sandbox, unit: str) -> str:
 
 
 def look(sandbox: Sandbox, commit: str | None = None) -> None:
-    """One look of the follow path, as the webhook's delivery or the timer starts it; with a commit, until a look has
-    fetched it: a start while the timer's own look runs joins that look (systemd), which may have fetched before the
-    push (in CI, a commit pushed under a look of the 1 min timer was never looked at, and the next test built on it)."""
+    """One look of the follow path that begins now, waited for: started through bastion-again@ as a delivery starts it
+    (a plain start while the timer's own look runs joins that look, which may have fetched before the push: in CI a
+    pushed commit was never looked at), then joined. With a commit, that look has fetched it."""
     s = getattr(sandbox, "settings", load())
-    for _ in range(3):
-        sandbox.ssh(f"systemctl start {s.dev_follow_unit}.service", check=False)
+    sandbox.ssh(f"systemctl start {s.again_unit}@{s.dev_follow_unit}.service; systemctl start {s.dev_follow_unit}.service",
+                check=False)
+    if commit is not None:
         state = sandbox.ssh(f"cat {s.bastion_state_dir}/follow.state", check=False).stdout
-        if commit is None or f"upstream={commit}" in state.split():
-            return
+        assert f"upstream={commit}" in state.split(), state
 
 
 def served_commit(sandbox: Sandbox) -> str:
